@@ -11,7 +11,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gsomia.errors import InstantError
 
-__all__ = ["UTC", "add_years", "format_instant", "parse_instant", "require_aware", "zone"]
+__all__ = [
+    "UTC",
+    "add_years",
+    "format_instant",
+    "parse_instant",
+    "require_aware",
+    "subtract_days",
+    "zone",
+]
 
 
 def parse_instant(text: str) -> datetime:
@@ -42,7 +50,9 @@ def require_aware(value: datetime, what: str = "instant") -> datetime:
     if not isinstance(value, datetime):
         raise InstantError(f"{what} must be a datetime", code="INSTANT_INVALID")
     if value.tzinfo is None or value.utcoffset() is None:
-        raise InstantError(f"{what} {value.isoformat()} has no UTC offset", code="INSTANT_NO_OFFSET")
+        raise InstantError(
+            f"{what} {value.isoformat()} has no UTC offset", code="INSTANT_NO_OFFSET"
+        )
     return value.astimezone(UTC)
 
 

@@ -33,6 +33,11 @@ _TOKEN = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,63}$")
 _MAX_TEXT = 256
 _MAX_VALUES = 64
 _MAX_CATEGORIES = 32
+# Bounds that keep every valid label encodable, and small enough that both encodings of the largest
+# one fit the codecs' input limits (see tests/unit/labels/test_xml_codec.py, "largest label").
+_MAX_LABEL_TEXT = 4096  # characters of text in one originator label, all fields together
+_MAX_ALTERNATIVES = 16
+_MAX_TABLE_VERSION = 2**53 - 1  # I-JSON (RFC 7493 §2.2) and RFC 8785 §3.2.2.3 exact integers
 
 
 class CategoryType(StrEnum):
@@ -45,18 +50,35 @@ class CategoryType(StrEnum):
 
 def _text(value: object, what: str) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > _MAX_TEXT:
-        raise LabelError(f"{what} must be a non-empty string of at most {_MAX_TEXT} characters",
-                         code="LABEL_FIELD_INVALID", detail={"field": what})
+        raise LabelError(
+            f"{what} must be a non-empty string of at most {_MAX_TEXT} characters",
+            code="LABEL_FIELD_INVALID",
+            detail={"field": what},
+        )
     if any(ord(ch) < 0x20 for ch in value):
-        raise LabelError(f"{what} contains control characters",
-                         code="LABEL_FIELD_INVALID", detail={"field": what})
+        raise LabelError(
+            f"{what} contains control characters",
+            code="LABEL_FIELD_INVALID",
+            detail={"field": what},
+        )
+    # Surrogates cannot be written in UTF-8 (RFC 3629 §3), nor U+FFFE/U+FFFF in XML 1.0 (§2.2 Char):
+    # a label holding one could be built but never encoded, so it is refused here.
+    if any(0xD800 <= ord(ch) <= 0xDFFF or ord(ch) in (0xFFFE, 0xFFFF) for ch in value):
+        raise LabelError(
+            f"{what} contains characters that cannot be encoded",
+            code="LABEL_FIELD_INVALID",
+            detail={"field": what},
+        )
     return value
 
 
 def _party(value: object, what: str) -> str:
     if not isinstance(value, str) or not _TRIGRAPH.match(value):
-        raise LabelError(f"{what} must be an ISO 3166-1 alpha-3 code such as KOR, got {value!r}",
-                         code="LABEL_PARTY_INVALID", detail={"field": what})
+        raise LabelError(
+            f"{what} must be an ISO 3166-1 alpha-3 code such as KOR, got {value!r}",
+            code="LABEL_PARTY_INVALID",
+            detail={"field": what},
+        )
     return value
 
 
@@ -71,24 +93,31 @@ class Category:
     def __post_init__(self) -> None:
         _text(self.name, "category name")
         if not isinstance(self.type, CategoryType):
-            raise LabelError(f"category {self.name!r}: unknown type {self.type!r}",
-                             code="LABEL_CATEGORY_TYPE")
+            raise LabelError(
+                f"category {self.name!r}: unknown type {self.type!r}", code="LABEL_CATEGORY_TYPE"
+            )
         if not self.values or len(self.values) > _MAX_VALUES:
-            raise LabelError(f"category {self.name!r} needs 1 to {_MAX_VALUES} values",
-                             code="LABEL_CATEGORY_EMPTY")
+            raise LabelError(
+                f"category {self.name!r} needs 1 to {_MAX_VALUES} values",
+                code="LABEL_CATEGORY_EMPTY",
+            )
         for value in self.values:
             _text(value, f"value of {self.name}")
         if self.name == RELEASABLE_TO:
             for value in self.values:
                 _party(value, RELEASABLE_TO)
             if self.type is not CategoryType.PERMISSIVE:
-                raise LabelError("Releasable To must be a PERMISSIVE category",
-                                 code="LABEL_CATEGORY_TYPE")
+                raise LabelError(
+                    "Releasable To must be a PERMISSIVE category", code="LABEL_CATEGORY_TYPE"
+                )
         if self.name == TOPIC:
             for value in self.values:
                 if not _TOKEN.match(value):
-                    raise LabelError(f"topic {value!r} is not a topic code such as NK-MISSILE",
-                                     code="LABEL_FIELD_INVALID", detail={"field": TOPIC})
+                    raise LabelError(
+                        f"topic {value!r} is not a topic code such as NK-MISSILE",
+                        code="LABEL_FIELD_INVALID",
+                        detail={"field": TOPIC},
+                    )
         object.__setattr__(self, "values", tuple(sorted(set(self.values))))
 
 
@@ -122,6 +151,15 @@ class OriginatorLabel:
             raise LabelError("review time is before creation time", code="LABEL_TIME_INVALID")
         if len(self.categories) > _MAX_CATEGORIES:
             raise LabelError(f"at most {_MAX_CATEGORIES} categories", code="LABEL_TOO_LARGE")
+        text = (
+            len(self.policy_id)
+            + len(self.classification)
+            + sum(len(c.name) + sum(len(v) for v in c.values) for c in self.categories)
+        )
+        if text > _MAX_LABEL_TEXT:
+            raise LabelError(
+                f"at most {_MAX_LABEL_TEXT} characters of text in a label", code="LABEL_TOO_LARGE"
+            )
         names = [c.name for c in self.categories]
         if len(set(names)) != len(names):
             raise LabelError("a category name appears twice", code="LABEL_CATEGORY_DUPLICATE")
@@ -158,10 +196,16 @@ class AlternativeLabel:
         _party(self.originator, "originator")
         _party(self.applied_by, "applied by")
         _text(self.agreement, "agreement")
-        if (not isinstance(self.table_version, int) or isinstance(self.table_version, bool)
-                or self.table_version < 1):
-            raise LabelError("table version must be an integer ≥ 1", code="LABEL_FIELD_INVALID",
-                             detail={"field": "table version"})
+        if (
+            not isinstance(self.table_version, int)
+            or isinstance(self.table_version, bool)
+            or not 1 <= self.table_version <= _MAX_TABLE_VERSION
+        ):
+            raise LabelError(
+                "table version must be an integer from 1 to 2^53 - 1",
+                code="LABEL_FIELD_INVALID",
+                detail={"field": "table version"},
+            )
         try:
             object.__setattr__(self, "applied", require_aware(self.applied, "applied time"))
         except Exception as exc:
@@ -176,17 +220,27 @@ class LabelSet:
     alternatives: tuple[AlternativeLabel, ...] = ()
 
     def __post_init__(self) -> None:
+        if len(self.alternatives) > _MAX_ALTERNATIVES:
+            raise LabelError(
+                f"at most {_MAX_ALTERNATIVES} alternative labels", code="LABEL_TOO_LARGE"
+            )
         seen: set[str] = set()
         for alt in self.alternatives:
             if alt.originator != self.originator.originator:
-                raise LabelError("an alternative label must name the item's originator",
-                                 code="LABEL_ALTERNATIVE_MISMATCH")
+                raise LabelError(
+                    "an alternative label must name the item's originator",
+                    code="LABEL_ALTERNATIVE_MISMATCH",
+                )
             if alt.applied_by == self.originator.originator:
-                raise LabelError("the originator does not re-mark its own item",
-                                 code="LABEL_ALTERNATIVE_MISMATCH")
+                raise LabelError(
+                    "the originator does not re-mark its own item",
+                    code="LABEL_ALTERNATIVE_MISMATCH",
+                )
             if alt.applied_by in seen:
-                raise LabelError(f"{alt.applied_by} already added an alternative label",
-                                 code="LABEL_ALTERNATIVE_DUPLICATE")
+                raise LabelError(
+                    f"{alt.applied_by} already added an alternative label",
+                    code="LABEL_ALTERNATIVE_DUPLICATE",
+                )
             seen.add(alt.applied_by)
 
     def with_alternative(self, alt: AlternativeLabel) -> LabelSet:
