@@ -1,0 +1,57 @@
+"""Shared fixtures: the built-in registry, instants and a label factory."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import datetime
+
+import pytest
+from hypothesis import settings
+
+from gsomia.catalog import builtin_registry
+from gsomia.instants import parse_instant
+from gsomia.labels import RELEASABLE_TO, TOPIC, Category, CategoryType, OriginatorLabel
+from gsomia.registry import Registry
+
+settings.register_profile("ci", max_examples=150, deadline=None, derandomize=False)
+settings.register_profile("dev", max_examples=60, deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+def at(text: str) -> datetime:
+    """Shorthand for an instant."""
+    return parse_instant(text)
+
+
+@pytest.fixture(scope="session")
+def registry() -> Registry:
+    return builtin_registry()
+
+
+LabelFactory = Callable[..., OriginatorLabel]
+
+
+def make_label(
+    level: str = "군사II급비밀",
+    originator: str = "KOR",
+    rel_to: tuple[str, ...] = ("KOR", "JPN", "USA"),
+    topics: tuple[str, ...] = ("NK-MISSILE",),
+    policy_id: str | None = None,
+    created: str = "2016-12-01T00:00:00+09:00",
+) -> OriginatorLabel:
+    categories = [Category(RELEASABLE_TO, CategoryType.PERMISSIVE, rel_to)]
+    if topics:
+        categories.append(Category(TOPIC, CategoryType.RESTRICTIVE, topics))
+    return OriginatorLabel(
+        policy_id=policy_id or originator,
+        classification=level,
+        originator=originator,
+        created=parse_instant(created),
+        categories=tuple(categories),
+    )
+
+
+@pytest.fixture
+def label() -> LabelFactory:
+    return make_label
