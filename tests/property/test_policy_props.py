@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -85,7 +86,7 @@ def test_raising_the_level_never_allows_more(world, request, instant):
         for lv in levels
     ]
     # levels are listed from least to most sensitive: once denied, denied above
-    for lower, higher in zip(allowed, allowed[1:], strict=False):
+    for lower, higher in pairwise(allowed):
         assert lower or not higher
 
 
