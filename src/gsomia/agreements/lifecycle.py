@@ -282,3 +282,14 @@ def compile_timeline(agreement: Agreement) -> Timeline:
     return Timeline(
         agreement, tuple(segments), tuple(s.start.timestamp() for s in segments), tuple(after)
     )
+
+
+def mermaid() -> str:
+    """The lifecycle table drawn as a Mermaid state diagram (kept in docs/architecture.md)."""
+    lines = ["stateDiagram-v2", f"    [*] --> {State.NOT_IN_FORCE}"]
+    for (state, kind), nxt in TRANSITIONS.items():
+        lines.append(f"    {state} --> {nxt}: {kind}")
+    for state, nxt in TIMED.items():
+        lines.append(f"    {state} --> {nxt}: {NOTICE_EFFECTIVE} (timed)")
+    lines.append(f"    {State.TERMINATED} --> [*]")
+    return "\n".join(lines)
