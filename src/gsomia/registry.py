@@ -19,6 +19,12 @@ from gsomia.errors import DataError, MarkingError, NotFoundError
 from gsomia.markings import Level, Scheme
 
 
+def _freeze(
+    index: dict[tuple[str, str], list[Agreement]],
+) -> Mapping[tuple[str, str], tuple[Agreement, ...]]:
+    return MappingProxyType({k: tuple(v) for k, v in index.items()})
+
+
 @dataclass(frozen=True, slots=True)
 class Topic:
     """A topic code and what it covers."""
@@ -37,6 +43,7 @@ class Registry:
     timelines: Mapping[str, Timeline] = field(init=False, repr=False)
     parties: frozenset[str] = field(init=False)
     _pairs: Mapping[tuple[str, str], tuple[Agreement, ...]] = field(init=False, repr=False)
+    _hubs: Mapping[tuple[str, str], tuple[Agreement, ...]] = field(init=False, repr=False)
     hop_cache: dict[tuple[str, int, str, str, str, str], Any] = field(
         default_factory=dict, init=False, compare=False, repr=False
     )
@@ -53,17 +60,20 @@ class Registry:
             self._check(agreement)
         timelines = {a.id: compile_timeline(a) for a in self.agreements.values()}
         object.__setattr__(self, "timelines", MappingProxyType(timelines))
-        pairs: dict[tuple[str, str], list[Agreement]] = {}
+        # Indexes by ordered pair of parties, so that decisions never scan the agreements.
         # Bilateral agreements first: a direct agreement is preferred to a hub arrangement.
+        pairs: dict[tuple[str, str], list[Agreement]] = {}
+        hubs: dict[tuple[str, str], list[Agreement]] = {}
         ordered = sorted(self.agreements.values(), key=lambda a: (a.kind is Kind.HUB, a.id))
         for agreement in ordered:
             for a in agreement.parties:
                 for b in agreement.parties:
                     if agreement.links(a, b):
                         pairs.setdefault((a, b), []).append(agreement)
-        object.__setattr__(
-            self, "_pairs", MappingProxyType({k: tuple(v) for k, v in pairs.items()})
-        )
+                    elif a != b and agreement.kind is Kind.HUB:  # two spokes of one hub
+                        hubs.setdefault((a, b), []).append(agreement)
+        object.__setattr__(self, "_pairs", _freeze(pairs))
+        object.__setattr__(self, "_hubs", _freeze(hubs))
 
     def _check(self, agreement: Agreement) -> None:
         for party in agreement.parties:
@@ -136,15 +146,7 @@ class Registry:
 
     def hub_arrangements(self, a: str, b: str) -> tuple[Agreement, ...]:
         """Hub arrangements with ``a`` and ``b`` as spokes (neither is the hub)."""
-        return tuple(
-            ag
-            for ag in self.agreements.values()
-            if ag.kind is Kind.HUB
-            and a in ag.parties
-            and b in ag.parties
-            and ag.hub not in (a, b)
-            and a != b
-        )
+        return self._hubs.get((a, b), ())
 
     def replace_agreements(self, agreements: Iterable[Agreement]) -> Registry:
         """A registry with these agreements substituted (by id) — used for what-if analysis."""
