@@ -1,0 +1,264 @@
+"""The audit record: one decision or event, as the canonical bytes the Merkle log commits to.
+
+Every release, relay, forward, acceptance, rejection, read, consent, receipt, agreement event and
+key event is written as an :class:`AuditRecord` and appended to the log (PRODUCT.md §8: a rejected
+input is audited too).  The bytes are the RFC 8785 (JSON Canonicalization Scheme) serialisation of
+the record, so one record has exactly one encoding: partners recompute the same leaf hash
+(RFC 9162 §2.1.1) from the same record, and :meth:`AuditRecord.from_bytes` refuses any other
+encoding of it (whitespace, key order, duplicate keys, escapes), which closes malleability.
+
+Personal data: ``actor`` is an identifier (an official's id, a node id), never a name; ids are
+tokens without spaces, so a name cannot be written there by accident.  ``detail`` holds only
+strings, integers within the I-JSON range (RFC 7493 §2.2), booleans and nulls: no floats, whose
+canonical form is the one thing JCS implementations most often get wrong.
+
+Pure: no I/O, no clock; the instant is given by the caller.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+import rfc8785
+
+from gsomia.errors import InputError, InstantError
+from gsomia.instants import parse_instant, require_aware
+
+__all__ = ["FORMAT_VERSION", "AuditKind", "AuditRecord", "DetailValue"]
+
+FORMAT_VERSION = 1
+"""The ``v`` member of every encoded record; bumped on any incompatible change."""
+
+DetailValue = str | int | bool | None
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,127}$")
+_REASON = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
+_DECISION = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_DETAIL_KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_MAX_REASONS = 32
+_MAX_DETAIL = 64
+_MAX_DETAIL_TEXT = 1024
+_MAX_SAFE_INT = 2**53 - 1  # I-JSON, RFC 7493 §2.2; RFC 8785 §3.2.2.3
+_MAX_RECORD_BYTES = 64 * 1024
+_FIELDS = frozenset(
+    {
+        "v",
+        "kind",
+        "at",
+        "actor",
+        "subject",
+        "decision",
+        "reasons",
+        "agreement",
+        "table_version",
+        "detail",
+    }
+)
+
+
+class AuditKind(StrEnum):
+    """What an audit record is about (a closed set; the values are stable wire names)."""
+
+    RELEASE = "release"  # an originator releases an item to a partner (Art. 6)
+    RELAY = "relay"  # the hub passes an item on with the originator's approval (TISA)
+    FORWARD = "forward"  # a release to a third party under written consent (Art. 6)
+    ACCEPT = "accept"  # a received item is verified, re-marked and stored (Art. 4)
+    REJECT = "reject"  # a received item or request is refused
+    READ = "read"  # an official reads, or is refused, an item (Art. 7)
+    CONSENT = "consent"  # a prior written consent is requested, granted or refused (Art. 6)
+    RECEIPT = "receipt"  # a partner's signed receipt of an item
+    AGREEMENT_EVENT = "agreement_event"  # an agreement event is recorded (Art. 21)
+    KEY_EVENT = "key_event"  # a key is created, rotated or revoked
+    OFFICIAL_EVENT = "official_event"  # an official's clearance or duties change (Art. 7)
+    RECLASSIFY = "reclassify"  # the originator changes an item's level (Art. 6)
+    DESTROY = "destroy"  # an item is returned or destroyed (Art. 6, Art. 13)
+    BREACH = "breach"  # an actual or possible loss or compromise (Art. 17)
+
+
+def _invalid(message: str, field_name: str) -> InputError:
+    return InputError(message, code="AUDIT_RECORD_INVALID", detail={"field": field_name})
+
+
+def _identifier(value: object, field_name: str) -> str:
+    if not isinstance(value, str) or not _ID.match(value):
+        raise _invalid(
+            f"{field_name} must be an identifier (letters, digits and ._:@/+-, no spaces, "
+            f"at most 128 characters), got {value!r}",
+            field_name,
+        )
+    return value
+
+
+def _optional_identifier(value: object, field_name: str) -> str | None:
+    return None if value is None else _identifier(value, field_name)
+
+
+def _detail_value(key: str, value: object) -> DetailValue:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        if not -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT:
+            raise _invalid(f"detail {key!r} is outside the I-JSON integer range", "detail")
+        return value
+    if isinstance(value, str):
+        if len(value) > _MAX_DETAIL_TEXT:
+            raise _invalid(f"detail {key!r} is longer than {_MAX_DETAIL_TEXT}", "detail")
+        if any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+            raise _invalid(f"detail {key!r} holds a lone surrogate", "detail")
+        return value
+    raise _invalid(
+        f"detail {key!r} must be a string, an integer, a boolean or null, "
+        f"not {type(value).__name__}",
+        "detail",
+    )
+
+
+def _format_at(value: datetime) -> str:
+    # One instant, one text: UTC, "Z", microseconds only when present.
+    text = value.astimezone(UTC).isoformat()
+    return text.replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One audited decision or event.
+
+    ``kind`` what happened; ``at`` when (aware, stored in UTC); ``actor`` who acted (an id);
+    ``subject`` what it was about (item, request, agreement or key id); ``decision`` the outcome
+    when there was one (``allow``, ``deny``, ``granted``, …); ``reasons`` the stable reason codes
+    behind it; ``agreement`` and ``table_version`` the agreement and equivalence-table version it
+    was decided under; ``detail`` anything else, flat and small.
+    """
+
+    kind: AuditKind
+    at: datetime
+    actor: str
+    subject: str
+    decision: str | None = None
+    reasons: tuple[str, ...] = ()
+    agreement: str | None = None
+    table_version: int | None = None
+    detail: Mapping[str, DetailValue] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __post_init__(self) -> None:
+        try:
+            kind = AuditKind(self.kind)
+        except ValueError:
+            raise _invalid(f"unknown audit record kind {self.kind!r}", "kind") from None
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "at", require_aware(self.at, "at"))
+        _identifier(self.actor, "actor")
+        _identifier(self.subject, "subject")
+        if self.decision is not None and (
+            not isinstance(self.decision, str) or not _DECISION.match(self.decision)
+        ):
+            raise _invalid(f"decision must be a lower-case word, got {self.decision!r}", "decision")
+        if isinstance(self.reasons, str) or not isinstance(self.reasons, tuple | list):
+            raise _invalid("reasons must be a tuple of reason codes", "reasons")
+        reasons = tuple(self.reasons)
+        if len(reasons) > _MAX_REASONS:
+            raise _invalid(f"at most {_MAX_REASONS} reasons", "reasons")
+        for code in reasons:
+            if not isinstance(code, str) or not _REASON.match(code):
+                raise _invalid(f"reason {code!r} is not a reason code like NOT_IN_FORCE", "reasons")
+        object.__setattr__(self, "reasons", reasons)
+        _optional_identifier(self.agreement, "agreement")
+        version = self.table_version
+        if version is not None and (
+            isinstance(version, bool) or not isinstance(version, int) or not 0 <= version <= 2**31
+        ):
+            raise _invalid(
+                f"table_version must be a non-negative integer, got {version!r}", "table_version"
+            )
+        if not isinstance(self.detail, Mapping):
+            raise _invalid("detail must be a mapping", "detail")
+        if len(self.detail) > _MAX_DETAIL:
+            raise _invalid(f"at most {_MAX_DETAIL} detail entries", "detail")
+        detail: dict[str, DetailValue] = {}
+        for key in sorted(self.detail):
+            if not isinstance(key, str) or not _DETAIL_KEY.match(key):
+                raise _invalid(f"detail key {key!r} must be a lower-case snake_case name", "detail")
+            detail[key] = _detail_value(key, self.detail[key])
+        object.__setattr__(self, "detail", MappingProxyType(detail))
+
+    def __hash__(self) -> int:
+        return hash(
+            (
+                self.kind,
+                self.at,
+                self.actor,
+                self.subject,
+                self.decision,
+                self.reasons,
+                self.agreement,
+                self.table_version,
+                tuple(self.detail.items()),
+            )
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as a JSON object (before canonicalisation)."""
+        return {
+            "v": FORMAT_VERSION,
+            "kind": self.kind.value,
+            "at": _format_at(self.at),
+            "actor": self.actor,
+            "subject": self.subject,
+            "decision": self.decision,
+            "reasons": list(self.reasons),
+            "agreement": self.agreement,
+            "table_version": self.table_version,
+            "detail": dict(self.detail),
+        }
+
+    def to_bytes(self) -> bytes:
+        """The canonical encoding: RFC 8785 JSON, UTF-8.  This is the Merkle log entry."""
+        return bytes(rfc8785.dumps(self.to_json()))
+
+    @classmethod
+    def from_bytes(cls, data: bytes | bytearray) -> AuditRecord:
+        """Decode :meth:`to_bytes` output; any other encoding of a record is refused.
+
+        Raises :class:`~gsomia.errors.InputError` with code ``AUDIT_RECORD_INVALID``.
+        """
+        if not isinstance(data, bytes | bytearray) or len(data) > _MAX_RECORD_BYTES:
+            raise _invalid(f"an audit record is at most {_MAX_RECORD_BYTES} bytes", "record")
+        try:
+            obj = json.loads(bytes(data).decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            raise _invalid("an audit record is UTF-8 JSON", "record") from None
+        if not isinstance(obj, dict) or set(obj) != _FIELDS:
+            raise _invalid(f"an audit record has exactly the members {sorted(_FIELDS)}", "record")
+        if obj["v"] != FORMAT_VERSION or isinstance(obj["v"], bool):
+            raise _invalid(f"unsupported audit record version {obj['v']!r}", "v")
+        if not isinstance(obj["at"], str):
+            raise _invalid("at must be an ISO 8601 instant", "at")
+        if not isinstance(obj["reasons"], list):
+            raise _invalid("reasons must be a list", "reasons")
+        if not isinstance(obj["detail"], dict):
+            raise _invalid("detail must be an object", "detail")
+        try:
+            at = parse_instant(obj["at"])
+        except InstantError:
+            raise _invalid(f"at {obj['at']!r} is not an instant", "at") from None
+        record = cls(
+            kind=obj["kind"],
+            at=at,
+            actor=obj["actor"],
+            subject=obj["subject"],
+            decision=obj["decision"],
+            reasons=tuple(obj["reasons"]),
+            agreement=obj["agreement"],
+            table_version=obj["table_version"],
+            detail=obj["detail"],
+        )
+        if record.to_bytes() != bytes(data):
+            raise _invalid("the audit record is not in canonical (RFC 8785) form", "record")
+        return record
