@@ -1,0 +1,53 @@
+"""Sealed items: keys, the seal/open recipe, the wire format and the STANAG 4778 export.
+
+- :mod:`gsomia.envelope.keys`: a node's keys, partners' public keys, the trust store (pure).
+- :mod:`gsomia.envelope.seal`: :func:`seal`, :func:`open_item`, :func:`seal_stream`,
+  :func:`open_stream` — X25519/HKDF/AES-GCM key wrap, AES-256-GCM STREAM segments, Ed25519.
+- :mod:`gsomia.envelope.wire`: the versioned binary wire format (docs/wire-format.md).
+- :mod:`gsomia.envelope.bdo`: the label binding as a STANAG 4778 binding data object (JSON).
+- :mod:`gsomia.envelope._primitives`: the only module that touches ``cryptography.hazmat``.
+"""
+
+from gsomia.envelope.bdo import BDO_MEDIA_TYPE, binding_data_object
+from gsomia.envelope.errors import REJECTED, Cause, EnvelopeError, SealError
+from gsomia.envelope.keys import (
+    KeyLookupError,
+    KeyMaterialError,
+    NodeKeys,
+    PublicKeyBundle,
+    PublicKeyRecord,
+    TrustStore,
+)
+from gsomia.envelope.seal import (
+    AgreementRef,
+    ItemInfo,
+    OpenedItem,
+    open_item,
+    open_stream,
+    seal,
+    seal_stream,
+)
+from gsomia.envelope.wire import SealedItem
+
+__all__ = [
+    "BDO_MEDIA_TYPE",
+    "REJECTED",
+    "AgreementRef",
+    "Cause",
+    "EnvelopeError",
+    "ItemInfo",
+    "KeyLookupError",
+    "KeyMaterialError",
+    "NodeKeys",
+    "OpenedItem",
+    "PublicKeyBundle",
+    "PublicKeyRecord",
+    "SealError",
+    "SealedItem",
+    "TrustStore",
+    "binding_data_object",
+    "open_item",
+    "open_stream",
+    "seal",
+    "seal_stream",
+]

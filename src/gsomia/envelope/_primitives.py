@@ -1,0 +1,412 @@
+"""The only module of gsomia that touches ``cryptography.hazmat``: thin, typed wrappers.
+
+Everything above this module handles raw bytes and the two opaque private-key handles defined
+here (:class:`SigningKey`, :class:`AgreementKey`); it never sees a pyca object or a pyca
+exception.  Every foreign exception is wrapped into :class:`CryptoError` with a stable code, so
+callers can map failures onto their own error without leaking detail (the pyca "recipes over
+hazmat" rule: the recipe, :mod:`gsomia.envelope.seal`, turns every failure into one opaque error).
+
+Primitives and the documents that define them:
+
+- Ed25519 signatures, RFC 8032 §5.1 (pure Ed25519, no prehash, no context).
+- X25519 Diffie-Hellman, RFC 7748 §5 and §6.1.
+- HKDF-SHA256, RFC 5869.
+- AES-256-GCM, NIST SP 800-38D, 96-bit nonces; ChaCha20-Poly1305 (RFC 8439) is offered for the
+  known-answer test and as the stated fallback on hardware without AES instructions.
+- Key wrapping (:func:`wrap_key`): ephemeral-static X25519, HKDF-SHA256 over the shared secret
+  with ``salt = ephemeral public || recipient public`` (HPKE's ``kem_context``, RFC 9180 §4.1) and
+  the caller's context as ``info``, then AES-256-GCM under the derived key and nonce — the DHIES /
+  ECIES-KEM pattern (Abdalla, Bellare, Rogaway, CT-RSA 2001; ISO/IEC 18033-2), with one ephemeral
+  key per item shared by its recipients as CMS does (RFC 5753 §3.1.1, RFC 8418).
+  *Why not HPKE?*  pyca/cryptography 50 does expose RFC 9180 (``hazmat.primitives.hpke.Suite``),
+  but only single-shot with a fresh ephemeral key per call: for two recipients that is two key
+  generations and six DH-KEM/HMAC rounds where we need one key generation and two exchanges.
+  Measured on the project's 2-core machine (bench/envelope.py), HPKE wrap costs ~106 µs per
+  recipient against ~45 µs, which alone breaks the 0.5 ms seal+open target.  The construction
+  keeps HPKE's bindings (both public keys in the KDF, the caller's context in ``info``); see
+  docs/wire-format.md §4.
+- Private keys at rest: scrypt (RFC 7914) → 256-bit key → AES-256-GCM, with the file's public
+  header as associated data.  scrypt is memory-hard, so a stolen key file resists offline guessing
+  far better than PKCS#8's PBKDF2; cost parameters are stored beside the ciphertext.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Final
+
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+from gsomia.errors import GsomiaError
+
+__all__ = [
+    "AEAD_KEY_SIZE",
+    "AEAD_NONCE_SIZE",
+    "AEAD_TAG_SIZE",
+    "ED25519_SIGNATURE_SIZE",
+    "KEY_SIZE",
+    "AgreementKey",
+    "CryptoError",
+    "PassphraseBox",
+    "SigningKey",
+    "aes_gcm_decrypt",
+    "aes_gcm_encrypt",
+    "chacha20_poly1305_decrypt",
+    "chacha20_poly1305_encrypt",
+    "constant_time_equal",
+    "decrypt_with_passphrase",
+    "ed25519_verify",
+    "encrypt_with_passphrase",
+    "hkdf_sha256",
+    "random_bytes",
+    "sha256",
+    "unwrap_key",
+    "validate_ed25519_public",
+    "validate_x25519_public",
+    "wrap_key",
+    "x25519_exchange",
+]
+
+KEY_SIZE: Final = 32  # raw Ed25519 / X25519 private and public keys (RFC 8032 §5.1.5, RFC 7748 §5)
+ED25519_SIGNATURE_SIZE: Final = 64
+AEAD_KEY_SIZE: Final = 32
+AEAD_NONCE_SIZE: Final = 12
+AEAD_TAG_SIZE: Final = 16
+_SCRYPT_R: Final = 8
+_SCRYPT_P: Final = 1
+SCRYPT_LOG2_N_RANGE: Final = range(12, 21)  # 2**12 (tests) … 2**20; default 2**15 (~0.1 s)
+
+
+class CryptoError(GsomiaError):
+    """A primitive failed: bad key bytes, a tag or signature that does not verify, bad passphrase.
+
+    Codes: ``CRYPTO_KEY_INVALID``, ``CRYPTO_TAG_INVALID``, ``CRYPTO_SIGNATURE_INVALID``,
+    ``CRYPTO_PASSPHRASE``, ``CRYPTO_PARAMS_INVALID``.  Messages never contain key material.
+    """
+
+    code = "CRYPTO_FAILED"
+
+
+def _require_bytes(value: object, size: int | None, what: str) -> bytes:
+    if not isinstance(value, bytes | bytearray | memoryview):
+        raise CryptoError(f"{what} must be bytes", code="CRYPTO_PARAMS_INVALID")
+    data = bytes(value)
+    if size is not None and len(data) != size:
+        raise CryptoError(f"{what} must be {size} bytes", code="CRYPTO_PARAMS_INVALID")
+    return data
+
+
+# --------------------------------------------------------------------------- hashing, randomness
+
+
+def sha256(data: bytes) -> bytes:
+    """SHA-256 (FIPS 180-4) of ``data``."""
+    return hashlib.sha256(data).digest()
+
+
+def random_bytes(size: int) -> bytes:
+    """``size`` bytes from the operating system's CSPRNG."""
+    return secrets.token_bytes(size)
+
+
+def constant_time_equal(a: bytes, b: bytes) -> bool:
+    """Compare two byte strings without a timing side channel."""
+    return hmac.compare_digest(a, b)
+
+
+def hkdf_sha256(ikm: bytes, *, salt: bytes | None, info: bytes, length: int) -> bytes:
+    """HKDF-SHA256 extract-and-expand (RFC 5869 §2)."""
+    try:
+        return HKDF(hashes.SHA256(), length, salt, info).derive(ikm)
+    except (ValueError, TypeError) as exc:
+        raise CryptoError(f"HKDF parameters invalid: {exc}", code="CRYPTO_PARAMS_INVALID") from None
+
+
+# --------------------------------------------------------------------------- Ed25519 (RFC 8032)
+
+
+class SigningKey:
+    """An Ed25519 private key (RFC 8032 §5.1.5).  Opaque: its repr never shows the secret."""
+
+    __slots__ = ("_key", "_public")
+
+    def __init__(self, key: ed25519.Ed25519PrivateKey) -> None:
+        self._key = key
+        self._public = key.public_key().public_bytes_raw()
+
+    @classmethod
+    def generate(cls) -> SigningKey:
+        """A fresh key from the OS CSPRNG."""
+        return cls(ed25519.Ed25519PrivateKey.generate())
+
+    @classmethod
+    def from_raw(cls, seed: bytes) -> SigningKey:
+        """The key whose 32-byte seed (RFC 8032 §5.1.5 "private key") is ``seed``."""
+        data = _require_bytes(seed, KEY_SIZE, "Ed25519 private key")
+        try:
+            return cls(ed25519.Ed25519PrivateKey.from_private_bytes(data))
+        except ValueError:
+            raise CryptoError("Ed25519 private key invalid", code="CRYPTO_KEY_INVALID") from None
+
+    def raw(self) -> bytes:
+        """The 32-byte seed.  Only the key store calls this, to encrypt it at rest."""
+        return self._key.private_bytes_raw()
+
+    def public_raw(self) -> bytes:
+        """The 32-byte public key."""
+        return self._public
+
+    def sign(self, message: bytes) -> bytes:
+        """The 64-byte Ed25519 signature of ``message``."""
+        return self._key.sign(message)
+
+    def __repr__(self) -> str:
+        return "SigningKey(<secret>)"
+
+
+def validate_ed25519_public(public: bytes) -> bytes:
+    """``public`` if it decodes as an Ed25519 public key, else ``CRYPTO_KEY_INVALID``."""
+    data = _require_bytes(public, KEY_SIZE, "Ed25519 public key")
+    try:
+        ed25519.Ed25519PublicKey.from_public_bytes(data)
+    except ValueError:
+        raise CryptoError("Ed25519 public key invalid", code="CRYPTO_KEY_INVALID") from None
+    return data
+
+
+@lru_cache(maxsize=1024)
+def _ed25519_public(public: bytes) -> ed25519.Ed25519PublicKey:
+    # Partners' keys are few and long-lived: decode each once (bounded cache of immutable keys).
+    return ed25519.Ed25519PublicKey.from_public_bytes(public)
+
+
+def ed25519_verify(public: bytes, signature: bytes, message: bytes) -> None:
+    """Verify an Ed25519 signature; raise ``CRYPTO_SIGNATURE_INVALID`` if it does not hold."""
+    if len(signature) != ED25519_SIGNATURE_SIZE or len(public) != KEY_SIZE:
+        raise CryptoError("signature invalid", code="CRYPTO_SIGNATURE_INVALID")
+    try:
+        _ed25519_public(bytes(public)).verify(signature, message)
+    except (InvalidSignature, ValueError):
+        raise CryptoError("signature invalid", code="CRYPTO_SIGNATURE_INVALID") from None
+
+
+# --------------------------------------------------------------------------- X25519 (RFC 7748)
+
+
+class AgreementKey:
+    """An X25519 private key (RFC 7748 §6.1).  Opaque: its repr never shows the secret."""
+
+    __slots__ = ("_key", "_public")
+
+    def __init__(self, key: x25519.X25519PrivateKey) -> None:
+        self._key = key
+        self._public = key.public_key().public_bytes_raw()
+
+    @classmethod
+    def generate(cls) -> AgreementKey:
+        """A fresh key from the OS CSPRNG."""
+        return cls(x25519.X25519PrivateKey.generate())
+
+    @classmethod
+    def from_raw(cls, scalar: bytes) -> AgreementKey:
+        """The key whose 32-byte scalar is ``scalar`` (clamped per RFC 7748 §5)."""
+        data = _require_bytes(scalar, KEY_SIZE, "X25519 private key")
+        try:
+            return cls(x25519.X25519PrivateKey.from_private_bytes(data))
+        except ValueError:
+            raise CryptoError("X25519 private key invalid", code="CRYPTO_KEY_INVALID") from None
+
+    def raw(self) -> bytes:
+        """The 32-byte scalar.  Only the key store calls this, to encrypt it at rest."""
+        return self._key.private_bytes_raw()
+
+    def public_raw(self) -> bytes:
+        """The 32-byte public key (the u-coordinate)."""
+        return self._public
+
+    def exchange(self, peer_public: bytes) -> bytes:
+        """X25519(k, u) (RFC 7748 §6.1); an all-zero result is refused as §6.1 advises."""
+        return x25519_exchange(self, peer_public)
+
+    def _unwrap(self) -> x25519.X25519PrivateKey:
+        return self._key
+
+    def __repr__(self) -> str:
+        return "AgreementKey(<secret>)"
+
+
+def validate_x25519_public(public: bytes) -> bytes:
+    """``public`` if it decodes as an X25519 public key, else ``CRYPTO_KEY_INVALID``."""
+    data = _require_bytes(public, KEY_SIZE, "X25519 public key")
+    try:
+        x25519.X25519PublicKey.from_public_bytes(data)
+    except ValueError:
+        raise CryptoError("X25519 public key invalid", code="CRYPTO_KEY_INVALID") from None
+    return data
+
+
+@lru_cache(maxsize=1024)
+def _x25519_public(public: bytes) -> x25519.X25519PublicKey:
+    return x25519.X25519PublicKey.from_public_bytes(public)
+
+
+def x25519_exchange(private: AgreementKey, peer_public: bytes, *, cache: bool = False) -> bytes:
+    """The X25519 shared secret; raises ``CRYPTO_KEY_INVALID`` on a low-order peer key.
+
+    ``cache`` keeps the decoded peer key (for partners' long-lived keys, not ephemeral ones).
+    """
+    data = _require_bytes(peer_public, KEY_SIZE, "X25519 public key")
+    try:
+        peer = _x25519_public(data) if cache else x25519.X25519PublicKey.from_public_bytes(data)
+        return private._unwrap().exchange(peer)
+    except ValueError:  # pyca refuses the all-zero output (RFC 7748 §6.1)
+        raise CryptoError("X25519 exchange failed", code="CRYPTO_KEY_INVALID") from None
+
+
+# --------------------------------------------------------------------------- AEAD
+
+
+def aes_gcm_encrypt(key: bytes, nonce: bytes, plaintext: bytes, aad: bytes) -> bytes:
+    """AES-256-GCM: ciphertext || 16-byte tag."""
+    try:
+        return AESGCM(key).encrypt(nonce, plaintext, aad)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise CryptoError(
+            f"AES-GCM parameters invalid: {exc}", code="CRYPTO_PARAMS_INVALID"
+        ) from None
+
+
+def aes_gcm_decrypt(key: bytes, nonce: bytes, ciphertext: bytes, aad: bytes) -> bytes:
+    """AES-256-GCM open; ``CRYPTO_TAG_INVALID`` if the tag does not verify."""
+    try:
+        return AESGCM(key).decrypt(nonce, ciphertext, aad)
+    except InvalidTag:
+        raise CryptoError("authentication failed", code="CRYPTO_TAG_INVALID") from None
+    except (ValueError, TypeError, OverflowError):
+        raise CryptoError("AES-GCM parameters invalid", code="CRYPTO_PARAMS_INVALID") from None
+
+
+def chacha20_poly1305_encrypt(key: bytes, nonce: bytes, plaintext: bytes, aad: bytes) -> bytes:
+    """ChaCha20-Poly1305 (RFC 8439 §2.8): ciphertext || 16-byte tag."""
+    try:
+        return ChaCha20Poly1305(key).encrypt(nonce, plaintext, aad)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise CryptoError(
+            f"ChaCha20-Poly1305 parameters invalid: {exc}", code="CRYPTO_PARAMS_INVALID"
+        ) from None
+
+
+def chacha20_poly1305_decrypt(key: bytes, nonce: bytes, ciphertext: bytes, aad: bytes) -> bytes:
+    """ChaCha20-Poly1305 open; ``CRYPTO_TAG_INVALID`` if the tag does not verify."""
+    try:
+        return ChaCha20Poly1305(key).decrypt(nonce, ciphertext, aad)
+    except InvalidTag:
+        raise CryptoError("authentication failed", code="CRYPTO_TAG_INVALID") from None
+    except (ValueError, TypeError, OverflowError):
+        raise CryptoError(
+            "ChaCha20-Poly1305 parameters invalid", code="CRYPTO_PARAMS_INVALID"
+        ) from None
+
+
+# --------------------------------------------------------------------------- key wrap
+
+
+def _wrap_kek(
+    shared: bytes, ephemeral_public: bytes, recipient_public: bytes, info: bytes
+) -> tuple[bytes, bytes]:
+    # kem_context = enc || pkR as in RFC 9180 §4.1, used as the HKDF salt: the derived key is
+    # bound to both public keys, which is what makes re-using one ephemeral key safe.
+    okm = hkdf_sha256(
+        shared,
+        salt=ephemeral_public + recipient_public,
+        info=info,
+        length=AEAD_KEY_SIZE + AEAD_NONCE_SIZE,
+    )
+    return okm[:AEAD_KEY_SIZE], okm[AEAD_KEY_SIZE:]
+
+
+def wrap_key(ephemeral: AgreementKey, recipient_public: bytes, secret: bytes, info: bytes) -> bytes:
+    """Wrap ``secret`` to one recipient: X25519(ephemeral, recipient) → HKDF-SHA256 → AES-256-GCM.
+
+    One ephemeral key may serve every recipient of one item (the KeyAgreeRecipientInfo pattern of
+    CMS, RFC 5753 §3.1.1 and RFC 8418; proven safe for DHIES-style schemes by Bellare, Boldyreva
+    and Staddon, "Randomness Re-use in Multi-recipient Encryption Schemes", PKC 2003) because the
+    key derivation binds the recipient's public key.  Output: ``len(secret) + 16`` bytes.
+    """
+    shared = x25519_exchange(ephemeral, recipient_public, cache=True)
+    kek, nonce = _wrap_kek(shared, ephemeral.public_raw(), recipient_public, info)
+    return aes_gcm_encrypt(kek, nonce, secret, b"")
+
+
+def unwrap_key(
+    private: AgreementKey, ephemeral_public: bytes, wrapped: bytes, info: bytes
+) -> bytes:
+    """Undo :func:`wrap_key`; ``CRYPTO_TAG_INVALID`` on any failure."""
+    try:
+        shared = x25519_exchange(private, ephemeral_public)
+    except CryptoError:
+        raise CryptoError("key unwrap failed", code="CRYPTO_TAG_INVALID") from None
+    kek, nonce = _wrap_kek(shared, ephemeral_public, private.public_raw(), info)
+    return aes_gcm_decrypt(kek, nonce, wrapped, b"")
+
+
+# --------------------------------------------------------------------------- secrets at rest
+
+
+@dataclass(frozen=True, slots=True)
+class PassphraseBox:
+    """A secret encrypted under a passphrase: scrypt (RFC 7914) then AES-256-GCM."""
+
+    log2_n: int
+    r: int
+    p: int
+    salt: bytes
+    nonce: bytes
+    ciphertext: bytes
+
+
+def _scrypt_key(passphrase: bytes, salt: bytes, log2_n: int, r: int, p: int) -> bytes:
+    if log2_n not in SCRYPT_LOG2_N_RANGE or r != _SCRYPT_R or p != _SCRYPT_P:
+        raise CryptoError("scrypt parameters out of range", code="CRYPTO_PARAMS_INVALID")
+    if len(salt) < 16:
+        raise CryptoError("scrypt salt too short", code="CRYPTO_PARAMS_INVALID")
+    try:
+        return Scrypt(salt=salt, length=AEAD_KEY_SIZE, n=2**log2_n, r=r, p=p).derive(passphrase)
+    except (ValueError, TypeError, MemoryError):
+        raise CryptoError("scrypt failed", code="CRYPTO_PARAMS_INVALID") from None
+
+
+def encrypt_with_passphrase(
+    secret: bytes, passphrase: bytes, aad: bytes, *, log2_n: int = 15
+) -> PassphraseBox:
+    """Encrypt ``secret`` under ``passphrase``; ``aad`` (the file's header) is authenticated."""
+    if not passphrase:
+        raise CryptoError("the passphrase is empty", code="CRYPTO_PASSPHRASE")
+    salt = random_bytes(16)
+    nonce = random_bytes(AEAD_NONCE_SIZE)
+    key = _scrypt_key(passphrase, salt, log2_n, _SCRYPT_R, _SCRYPT_P)
+    return PassphraseBox(
+        log2_n, _SCRYPT_R, _SCRYPT_P, salt, nonce, aes_gcm_encrypt(key, nonce, secret, aad)
+    )
+
+
+def decrypt_with_passphrase(box: PassphraseBox, passphrase: bytes, aad: bytes) -> bytes:
+    """The secret in ``box``; ``CRYPTO_PASSPHRASE`` if the passphrase (or the header) is wrong."""
+    key = _scrypt_key(passphrase, box.salt, box.log2_n, box.r, box.p)
+    if len(box.nonce) != AEAD_NONCE_SIZE:
+        raise CryptoError("nonce has the wrong size", code="CRYPTO_PARAMS_INVALID")
+    try:
+        return aes_gcm_decrypt(key, box.nonce, box.ciphertext, aad)
+    except CryptoError:
+        raise CryptoError(
+            "wrong passphrase, or the key file was altered", code="CRYPTO_PASSPHRASE"
+        ) from None

@@ -1,0 +1,519 @@
+"""Seal and open an item of classified military information: the envelope recipe.
+
+Pure: no file or network I/O, no clock (``now`` is an argument); streams are passed in as
+file-like objects.  Only :mod:`gsomia.envelope._primitives` touches the cryptographic library.
+
+Sealing (wire format in docs/wire-format.md)
+--------------------------------------------
+1. A fresh 256-bit content key per item.  HKDF-SHA256 (RFC 5869) derives from it the payload
+   AES-256-GCM key and a key commitment, which the header carries.
+2. The content key is wrapped to each recipient's X25519 key: one ephemeral X25519 key per item,
+   HKDF-SHA256 over each shared secret, AES-256-GCM (:func:`~gsomia.envelope._primitives.wrap_key`,
+   the CMS multi-recipient pattern of RFC 5753 §3.1.1 / RFC 8418).  The KDF binds both public keys
+   and, in ``info``, the header core (item id, creation time, sender and kid, agreement and table
+   version, label digest, key commitment, ephemeral key) and the recipient's party and kid, so a
+   wrap cannot be moved to another item or recipient.
+3. The payload is cut into segments (64 KiB by default) sealed with the STREAM construction
+   (:mod:`gsomia.envelope.stream`): nonce = prefix || index || final flag, associated data =
+   SHA-256(header) || index || final flag.  The header holds the wire version, the canonical label
+   (RFC 8785, :func:`gsomia.labels.json_codec.canonical_bytes`) and its SHA-256, the item id, the
+   agreement id and table version, and the recipients' kids; so the AEAD binds all of them.
+4. The originator signs with Ed25519 (RFC 8032) ``to_be_signed = context || SHA-256(header) ||
+   SHA-256(segment records) || segment count``.  The payload digest is over the *ciphertext*
+   records, not only their tags: a GCM tag is no commitment for someone who knows the key, and a
+   co-recipient knows it; hashing the ciphertext stops a co-recipient from forging another payload
+   under the originator's signature.  The signature is written last, after the final segment (as
+   in OpenPGP's one-pass signatures, RFC 9580 §5.4), so sealing is a single pass over the input.
+
+Opening
+-------
+:func:`open_item` (whole item in memory) checks everything **before decrypting anything**:
+framing, segment order, the sender's kid in the trust store and valid at the item's creation time,
+clock skew, label digest, the signature, the label's canonical form, that we are a recipient;
+only then does it unwrap the content key, check its commitment and decrypt the segments.
+
+:func:`open_stream` cannot see the signature until the end.  It checks the header as above,
+unwraps the key, then authenticates and decrypts each segment in order and writes its plaintext to
+``writer``; the final segment's authenticated flag closes the stream and the signature is verified
+after it.  **The writer is a staging area**: plaintext written there is released only if
+:func:`open_stream` returns.  The caller (CLI, node) writes to a temporary file in the target
+directory and renames it into place on success, deleting it on :class:`EnvelopeError`.
+
+Every failure of either function raises :class:`EnvelopeError` with one fixed message; its
+``cause`` is for the audit log only (see :mod:`gsomia.envelope.errors`).
+
+Replay
+------
+The envelope is stateless and cannot see a replay by itself.  The item id (a UUID4 unless given)
+and the creation time are both signed: a node keeps the (sender, item id) pairs it has accepted
+for at least ``max_age`` and refuses a repeat, and refuses items older than ``max_age`` or dated
+more than ``max_skew`` in the future (``CLOCK_SKEW``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Final, NamedTuple
+
+from gsomia.envelope import _primitives as prim
+from gsomia.envelope import wire
+from gsomia.envelope.errors import REJECTED, Cause, EnvelopeError, SealError
+from gsomia.envelope.keys import NodeKeys, PublicKeyRecord, TrustStore
+from gsomia.envelope.stream import SegmentOpener, SegmentSealer, split
+from gsomia.envelope.wire import LabelKind, Reader, SealedItem, Writer
+from gsomia.errors import InputError, LabelError
+from gsomia.instants import require_aware
+from gsomia.labels import json_codec
+from gsomia.labels.model import LabelSet, OriginatorLabel
+
+__all__ = [
+    "DEFAULT_MAX_SKEW",
+    "REJECTED",
+    "AgreementRef",
+    "Cause",
+    "EnvelopeError",
+    "ItemInfo",
+    "OpenedItem",
+    "SealError",
+    "SealedItem",
+    "open_item",
+    "open_stream",
+    "seal",
+    "seal_stream",
+]
+
+#: How far in the future an item's creation time may lie (clocks of two nodes disagree a little).
+DEFAULT_MAX_SKEW: Final = timedelta(minutes=5)
+_LABEL_CACHE_MAX_BYTES: Final = 4096  # only small labels are memoized (bounded memory)
+
+Label = OriginatorLabel | LabelSet
+
+
+class AgreementRef(NamedTuple):
+    """The agreement, and the version of its equivalence table, an item is released under."""
+
+    agreement_id: str
+    table_version: int
+
+
+@dataclass(frozen=True, slots=True)
+class ItemInfo:
+    """What a sealed item says about itself, once verified.
+
+    ``sender``/``kid`` name the party and key that signed; ``originator`` is the label's
+    originating party (they differ when a hub relays an item with the originator's consent).
+    ``seal_digest`` (SHA-256 of the signed bytes) identifies the item in both parties' audit logs.
+    """
+
+    item_id: str
+    created: datetime
+    sender: str
+    kid: str
+    originator: str
+    label: Label
+    agreement_ref: AgreementRef
+    recipients: tuple[str, ...]
+    seal_digest: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedItem(ItemInfo):
+    """A verified, decrypted item."""
+
+    payload: bytes
+
+
+# ------------------------------------------------------------------ labels
+
+
+# Labels repeat (every update of a missile track carries the same one) and are immutable, so their
+# canonical bytes and their decoding are memoized — only small ones, a bounded number of them.
+_ENCODED: dict[Label, bytes] = {}
+_CACHE_ENTRIES: Final = 256
+
+
+def _label_bytes(label: Label) -> bytes:
+    data = _ENCODED.get(label)
+    if data is None:
+        data = json_codec.canonical_bytes(label)
+        if len(data) <= _LABEL_CACHE_MAX_BYTES:
+            if len(_ENCODED) >= _CACHE_ENTRIES:
+                _ENCODED.clear()  # atomic, so safe across threads; refills at once
+            _ENCODED[label] = data
+    return data
+
+
+def _decode_label_uncached(kind: LabelKind, data: bytes) -> Label:
+    label: Label
+    try:
+        if kind is LabelKind.ORIGINATOR:
+            label = json_codec.loads(data, OriginatorLabel)
+        else:
+            label = json_codec.loads(data, LabelSet)
+    except LabelError:
+        raise EnvelopeError(Cause.LABEL_BINDING) from None
+    if json_codec.canonical_bytes(label) != data:  # one spelling per label: the canonical one
+        raise EnvelopeError(Cause.LABEL_BINDING)
+    return label
+
+
+_decode_label_cached = lru_cache(maxsize=_CACHE_ENTRIES)(_decode_label_uncached)
+
+
+def _decode_label(kind: LabelKind, data: bytes) -> Label:
+    if len(data) <= _LABEL_CACHE_MAX_BYTES:
+        return _decode_label_cached(kind, data)
+    return _decode_label_uncached(kind, data)
+
+
+def _originator(label: Label) -> str:
+    return label.originator.originator if isinstance(label, LabelSet) else label.originator
+
+
+# ------------------------------------------------------------------ sealing
+
+
+def _recipients(recipients: Mapping[str, PublicKeyRecord], now: datetime) -> list[PublicKeyRecord]:
+    if not isinstance(recipients, Mapping) or not 1 <= len(recipients) <= wire.MAX_RECIPIENTS:
+        raise SealError(f"give 1 to {wire.MAX_RECIPIENTS} recipients", code="SEAL_RECIPIENTS")
+    out = []
+    for party, record in sorted(recipients.items()):
+        if not isinstance(record, PublicKeyRecord) or record.party != party or record.use != "enc":
+            raise SealError(
+                f"recipient {party!r} needs its own X25519 (enc) key record", code="SEAL_RECIPIENTS"
+            )
+        if not record.valid_at(now):
+            raise SealError(
+                f"the key {record.kid} of {party} is not valid now",
+                code="SEAL_RECIPIENT_KEY",
+                detail={"party": party, "kid": record.kid},
+            )
+        out.append(record)
+    return out
+
+
+def _start(
+    label: Label,
+    recipients: Mapping[str, PublicKeyRecord],
+    agreement_ref: tuple[str, int],
+    sender: NodeKeys,
+    now: datetime,
+    item_id: str | None,
+    segment_size: int,
+) -> tuple[wire.Header, bytes, bytes, AgreementRef]:
+    """Validate the call and build the header; return it, its bytes and the payload key."""
+    if not isinstance(label, OriginatorLabel | LabelSet):
+        raise SealError("label must be an OriginatorLabel or a LabelSet", code="SEAL_LABEL")
+    if not isinstance(sender, NodeKeys):
+        raise SealError("sender must be the node's keys", code="SEAL_SENDER")
+    try:
+        now = require_aware(now, "now")
+    except InputError as exc:
+        raise SealError(exc.message, code="SEAL_TIME") from None
+    if not sender.current.sig.valid_at(now):
+        raise SealError("the sender's signing key is not valid now", code="SEAL_SENDER")
+    try:
+        agreement_id, table_version = agreement_ref
+    except (TypeError, ValueError):
+        raise SealError(
+            "agreement_ref is (agreement id, table version)", code="SEAL_AGREEMENT"
+        ) from None
+    if (
+        not wire.valid_agreement_id(agreement_id)
+        or not isinstance(table_version, int)
+        or isinstance(table_version, bool)
+        or not 1 <= table_version < 2**32
+    ):
+        raise SealError(
+            "agreement id must be printable text of 1-128 bytes and table version an integer >= 1",
+            code="SEAL_AGREEMENT",
+        )
+    item_id = str(uuid.uuid4()) if item_id is None else item_id
+    if not wire.valid_item_id(item_id):
+        raise SealError("item id must be 1-64 characters of [A-Za-z0-9._:-]", code="SEAL_ITEM_ID")
+    if (
+        isinstance(segment_size, bool)
+        or not isinstance(segment_size, int)
+        or not wire.MIN_SEGMENT_SIZE <= segment_size <= wire.MAX_SEGMENT_SIZE
+    ):
+        raise SealError(
+            f"segment size must be {wire.MIN_SEGMENT_SIZE}..{wire.MAX_SEGMENT_SIZE}",
+            code="SEAL_SEGMENT_SIZE",
+        )
+    keys = _recipients(recipients, now)
+    label_bytes = _label_bytes(label)
+    if len(label_bytes) > wire.MAX_LABEL_BYTES:
+        raise SealError("the label is too large", code="SEAL_LABEL")
+    content_key = prim.random_bytes(wire.CONTENT_KEY_SIZE)
+    payload_key, commitment = wire.content_keys(content_key)
+    ephemeral = prim.AgreementKey.generate()
+    header = wire.Header(
+        item_id=item_id,
+        created=now,
+        sender=sender.party,
+        sender_kid=sender.signing_kid,
+        agreement_id=agreement_id,
+        table_version=table_version,
+        segment_size=segment_size,
+        nonce_prefix=prim.random_bytes(wire.NONCE_PREFIX_SIZE),
+        key_commitment=commitment,
+        ephemeral=ephemeral.public_raw(),
+        label_kind=LabelKind.LABEL_SET if isinstance(label, LabelSet) else LabelKind.ORIGINATOR,
+        label_digest=prim.sha256(label_bytes),
+        label_bytes=label_bytes,
+        recipients=(),
+    )
+    core = header.core_bytes()
+    core_digest = prim.sha256(core)
+    wrapped = tuple(
+        wire.Recipient(
+            r.party,
+            r.kid,
+            prim.wrap_key(
+                ephemeral, r.public, content_key, wire.wrap_info(core_digest, r.party, r.kid)
+            ),
+        )
+        for r in keys
+    )
+    header = header.with_recipients(wrapped, core)
+    return header, header.encode(), payload_key, AgreementRef(agreement_id, table_version)
+
+
+def _info(header: wire.Header, label: Label, tbs: bytes) -> ItemInfo:
+    return ItemInfo(
+        item_id=header.item_id,
+        created=header.created,
+        sender=header.sender,
+        kid=header.sender_kid,
+        originator=_originator(label),
+        label=label,
+        agreement_ref=AgreementRef(header.agreement_id, header.table_version),
+        recipients=tuple(r.party for r in header.recipients),
+        seal_digest=prim.sha256(tbs),
+    )
+
+
+def seal(
+    payload: bytes | Iterable[bytes],
+    label: Label,
+    recipients: Mapping[str, PublicKeyRecord],
+    agreement_ref: tuple[str, int],
+    sender: NodeKeys,
+    now: datetime,
+    item_id: str | None = None,
+    *,
+    segment_size: int = wire.DEFAULT_SEGMENT_SIZE,
+) -> SealedItem:
+    """Seal ``payload`` under ``label`` to ``recipients`` (party → X25519 key record).
+
+    ``payload`` is bytes or an iterable of byte chunks (re-cut into segments).  ``now`` is the
+    item's creation time.  Raises :class:`SealError` if the call itself is wrong.
+    """
+    header, header_bytes, payload_key, _ = _start(
+        label, recipients, agreement_ref, sender, now, item_id, segment_size
+    )
+    sealer = SegmentSealer(header, header_bytes, payload_key)
+    if isinstance(payload, bytes | bytearray | memoryview):
+        records = [
+            sealer.seal(piece, final) for piece, final in split(bytes(payload), segment_size)
+        ]
+    elif isinstance(payload, Iterable) and not isinstance(payload, str):
+        records = [sealer.seal(piece, final) for piece, final in _rechunk(payload, segment_size)]
+    else:
+        raise SealError("payload must be bytes or an iterable of bytes", code="SEAL_PAYLOAD")
+    signature = sender.signing_key.sign(sealer.to_be_signed())
+    return SealedItem(header, header_bytes, tuple(records), signature)
+
+
+def _rechunk(chunks: Iterable[bytes], size: int) -> Iterable[tuple[bytes, bool]]:
+    buffer = bytearray()
+    for chunk in chunks:
+        if not isinstance(chunk, bytes | bytearray | memoryview):
+            raise SealError("payload chunks must be bytes", code="SEAL_PAYLOAD")
+        buffer += chunk
+        while len(buffer) > size:  # keep the tail: only the last segment may be short
+            yield bytes(buffer[:size]), False
+            del buffer[:size]
+    yield bytes(buffer), True
+
+
+def seal_stream(
+    reader: Reader,
+    writer: Writer,
+    label: Label,
+    recipients: Mapping[str, PublicKeyRecord],
+    agreement_ref: tuple[str, int],
+    sender: NodeKeys,
+    now: datetime,
+    item_id: str | None = None,
+    *,
+    segment_size: int = wire.DEFAULT_SEGMENT_SIZE,
+) -> ItemInfo:
+    """Seal everything ``reader`` yields into ``writer``, one segment in memory at a time."""
+    header, header_bytes, payload_key, _ = _start(
+        label, recipients, agreement_ref, sender, now, item_id, segment_size
+    )
+    sealer = SegmentSealer(header, header_bytes, payload_key)
+    writer.write(header_bytes)
+    current = wire.read_exact(reader, segment_size)
+    while True:
+        following = wire.read_exact(reader, segment_size) if len(current) == segment_size else b""
+        final = not following
+        writer.write(sealer.seal(current, final))
+        if final:
+            break
+        current = following
+    tbs = sealer.to_be_signed()
+    writer.write(sender.signing_key.sign(tbs))
+    return _info(header, label, tbs)
+
+
+# ------------------------------------------------------------------ opening
+
+
+def _admit(
+    header: wire.Header,
+    trust_store: TrustStore,
+    now: datetime,
+    max_skew: timedelta,
+    max_age: timedelta | None,
+) -> PublicKeyRecord:
+    """Checks on the header alone: the sender's key, the clock, the label digest."""
+    record = trust_store.get(header.sender_kid)
+    if record is None or record.use != "sig" or record.party != header.sender:
+        raise EnvelopeError(Cause.UNKNOWN_KID)
+    if not record.valid_at(header.created):
+        raise EnvelopeError(Cause.KEY_NOT_VALID)
+    if header.created > now + max_skew or (max_age is not None and header.created < now - max_age):
+        raise EnvelopeError(Cause.CLOCK_SKEW)
+    if not prim.constant_time_equal(prim.sha256(header.label_bytes), header.label_digest):
+        raise EnvelopeError(Cause.LABEL_BINDING)
+    return record
+
+
+def _unwrap(header: wire.Header, own_keys: NodeKeys) -> bytes:
+    """The payload key, if we are a recipient and the wrap and commitment hold."""
+    entry = header.recipient(own_keys.party)
+    key = None if entry is None else own_keys.agreement_key_for(entry.kid)
+    if entry is None or key is None:
+        raise EnvelopeError(Cause.NOT_A_RECIPIENT)
+    info = wire.wrap_info(prim.sha256(header.core_bytes()), entry.party, entry.kid)
+    try:
+        content_key = prim.unwrap_key(key, header.ephemeral, entry.wrapped, info)
+    except prim.CryptoError:
+        raise EnvelopeError(Cause.DECRYPT_FAILED) from None
+    if len(content_key) != wire.CONTENT_KEY_SIZE:
+        raise EnvelopeError(Cause.DECRYPT_FAILED)
+    payload_key, commitment = wire.content_keys(content_key)
+    if not prim.constant_time_equal(commitment, header.key_commitment):
+        raise EnvelopeError(Cause.KEY_COMMITMENT)
+    return payload_key
+
+
+def _verify(record: PublicKeyRecord, signature: bytes, tbs: bytes) -> None:
+    try:
+        prim.ed25519_verify(record.public, signature, tbs)
+    except prim.CryptoError:
+        raise EnvelopeError(Cause.SIGNATURE_INVALID) from None
+
+
+def _time(now: datetime) -> datetime:
+    try:
+        return require_aware(now, "now")
+    except InputError as exc:
+        raise SealError(exc.message, code="SEAL_TIME") from None
+
+
+def open_item(
+    sealed: SealedItem | bytes,
+    own_keys: NodeKeys,
+    trust_store: TrustStore,
+    now: datetime,
+    *,
+    max_skew: timedelta = DEFAULT_MAX_SKEW,
+    max_age: timedelta | None = None,
+    max_size: int = wire.DEFAULT_MAX_ITEM_BYTES,
+) -> OpenedItem:
+    """Verify and decrypt a whole item; every failure is the same :class:`EnvelopeError`."""
+    now = _time(now)
+    try:
+        item = (
+            sealed
+            if isinstance(sealed, SealedItem)
+            else SealedItem.from_bytes(sealed, max_size=max_size)
+        )
+        header = item.header
+        if item is sealed and header.encode() != item.header_bytes:
+            raise EnvelopeError(Cause.MALFORMED)  # fields must be exactly what was signed
+        opener = SegmentOpener(header, prim.sha256(item.header_bytes), None)
+        for record in item.segments:
+            opener.hash_only(record)
+        tbs = opener.to_be_signed()
+        sender_key = _admit(header, trust_store, now, max_skew, max_age)
+        _verify(sender_key, item.signature, tbs)
+        label = _decode_label(header.label_kind, header.label_bytes)
+        opener.unlock(_unwrap(header, own_keys))
+        payload = b"".join(opener.decrypt_only(r, i) for i, r in enumerate(item.segments))
+    except EnvelopeError:
+        raise
+    except (ValueError, TypeError, IndexError, OverflowError, UnicodeError):
+        raise EnvelopeError(Cause.MALFORMED) from None
+    info = _info(header, label, tbs)
+    return OpenedItem(
+        item_id=info.item_id,
+        created=info.created,
+        sender=info.sender,
+        kid=info.kid,
+        originator=info.originator,
+        label=info.label,
+        agreement_ref=info.agreement_ref,
+        recipients=info.recipients,
+        seal_digest=info.seal_digest,
+        payload=payload,
+    )
+
+
+def open_stream(
+    reader: Reader,
+    writer: Writer,
+    own_keys: NodeKeys,
+    trust_store: TrustStore,
+    now: datetime,
+    *,
+    max_skew: timedelta = DEFAULT_MAX_SKEW,
+    max_age: timedelta | None = None,
+    require_eof: bool = True,
+) -> ItemInfo:
+    """Verify and decrypt a stream into ``writer`` (a staging area: see the module docstring).
+
+    Returns only when the final segment and the signature verified; on :class:`EnvelopeError`
+    the caller must discard whatever ``writer`` received.  With ``require_eof`` (the default,
+    for files) any byte after the signature is refused; a caller reading several items from one
+    connection passes ``False`` and the reader is left just after this item.
+    """
+    now = _time(now)
+    try:
+        header, header_bytes = wire.read_header(reader)
+        sender_key = _admit(header, trust_store, now, max_skew, max_age)
+        opener = SegmentOpener(header, prim.sha256(header_bytes), _unwrap(header, own_keys))
+        while not opener.done:
+            head = wire.read_exact(reader, wire.SEGMENT_HEAD_SIZE)
+            _, length = opener.head(head)
+            writer.write(opener.open(head, wire.read_exact(reader, length)))
+        tbs = opener.to_be_signed()
+        signature = wire.read_exact(reader, wire.SIGNATURE_SIZE)
+        if len(signature) < wire.SIGNATURE_SIZE:
+            raise EnvelopeError(Cause.SEGMENT_TRUNCATED)
+        if require_eof and reader.read(1):
+            raise EnvelopeError(Cause.MALFORMED)
+        _verify(sender_key, signature, tbs)
+        label = _decode_label(header.label_kind, header.label_bytes)
+    except EnvelopeError:
+        raise
+    except (ValueError, TypeError, IndexError, OverflowError, UnicodeError):
+        raise EnvelopeError(Cause.MALFORMED) from None
+    return _info(header, label, tbs)

@@ -1,0 +1,175 @@
+"""The STREAM construction over AES-256-GCM, as two small state machines (no I/O).
+
+Hoang, Reyhanitabar, Rogaway and Vizár ("Online Authenticated-Encryption and its Nonce-Reuse
+Misuse-Resistance", CRYPTO 2015, §7) turn an AEAD into an online one: segment *i* is sealed with
+the nonce ``prefix || i || final`` where ``final`` is 1 only for the last segment.  Because the
+counter and the flag are inside the nonce, a reordered, repeated, dropped or truncated segment —
+or a stream cut right after a non-final segment — fails authentication.  We also repeat
+``i || final`` in the associated data, after SHA-256 of the whole header, so each segment is bound
+to its item (label digest, item id, agreement, table version, recipients, wire version).
+
+:class:`SegmentSealer` and :class:`SegmentOpener` also keep the running SHA-256 of the segment
+records that the originator's signature covers.  Out-of-order calls raise (the h11 rule): sealing
+after the final segment, signing before it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from gsomia.envelope import _primitives as prim
+from gsomia.envelope import wire
+from gsomia.envelope.errors import Cause, EnvelopeError, SealError
+
+__all__ = ["SegmentOpener", "SegmentSealer", "split"]
+
+
+def split(data: bytes, size: int) -> list[tuple[bytes, bool]]:
+    """``data`` cut into ``size``-byte segments, the last flagged final (one empty if no data)."""
+    if len(data) <= size:
+        return [(data, True)]
+    pieces = [(data[i : i + size], False) for i in range(0, len(data), size)]
+    pieces[-1] = (pieces[-1][0], True)
+    return pieces
+
+
+class SegmentSealer:
+    """Seals one item's segments in order, then signs the item."""
+
+    __slots__ = ("_done", "_hash", "_header_digest", "_index", "_key", "_prefix", "_size")
+
+    def __init__(self, header: wire.Header, header_bytes: bytes, payload_key: bytes) -> None:
+        self._header_digest = prim.sha256(header_bytes)
+        self._key = payload_key
+        self._prefix = header.nonce_prefix
+        self._size = header.segment_size
+        self._hash = hashlib.sha256()
+        self._index = 0
+        self._done = False
+
+    @property
+    def header_digest(self) -> bytes:
+        """SHA-256 of the preamble and header."""
+        return self._header_digest
+
+    def seal(self, plaintext: bytes, final: bool) -> bytes:
+        """The record (head + ciphertext) of the next segment."""
+        if self._done:
+            raise SealError("the final segment is already sealed", code="SEAL_STATE")
+        if len(plaintext) > self._size or (not final and len(plaintext) != self._size):
+            raise SealError(
+                "a non-final segment must be exactly the segment size", code="SEAL_STATE"
+            )
+        if self._index > wire.MAX_SEGMENTS - 1:
+            raise SealError("too many segments", code="SEAL_TOO_LARGE")
+        i = self._index
+        ciphertext = prim.aes_gcm_encrypt(
+            self._key,
+            wire.segment_nonce(self._prefix, i, final),
+            plaintext,
+            wire.segment_ad(self._header_digest, i, final),
+        )
+        record = wire.segment_head(final, i, len(ciphertext)) + ciphertext
+        self._hash.update(record)
+        self._index += 1
+        self._done = final
+        return record
+
+    def to_be_signed(self) -> bytes:
+        """What the originator signs; only once the final segment is sealed."""
+        if not self._done:
+            raise SealError("sign only after the final segment", code="SEAL_STATE")
+        return wire.to_be_signed(self._header_digest, self._hash.digest(), self._index)
+
+    @property
+    def segment_count(self) -> int:
+        """How many segments were sealed."""
+        return self._index
+
+
+class SegmentOpener:
+    """Checks and opens one item's segment records in order, hashing them for the signature."""
+
+    __slots__ = ("_done", "_hash", "_header_digest", "_index", "_key", "_prefix", "_size")
+
+    def __init__(
+        self, header: wire.Header, header_digest: bytes, payload_key: bytes | None
+    ) -> None:
+        self._header_digest = header_digest
+        self._key = payload_key
+        self._prefix = header.nonce_prefix
+        self._size = header.segment_size
+        self._hash = hashlib.sha256()
+        self._index = 0
+        self._done = False
+
+    def unlock(self, payload_key: bytes) -> None:
+        """Give the payload key once the content key is unwrapped and its commitment checked."""
+        self._key = payload_key
+
+    @property
+    def done(self) -> bool:
+        """Whether the final segment has been seen."""
+        return self._done
+
+    def head(self, head: bytes) -> tuple[bool, int]:
+        """Check the next segment head; return (final, ciphertext length)."""
+        if self._done:
+            raise EnvelopeError(Cause.SEGMENT_REORDERED)  # a segment after the final one
+        if len(head) < wire.SEGMENT_HEAD_SIZE:
+            raise EnvelopeError(Cause.SEGMENT_TRUNCATED)
+        return wire.check_segment_head(head, self._index, self._size)
+
+    def hash_only(self, record: bytes) -> bool:
+        """Account for a whole record without decrypting it; return its final flag."""
+        final, length = self.head(record[: wire.SEGMENT_HEAD_SIZE])
+        if len(record) != wire.SEGMENT_HEAD_SIZE + length:
+            raise EnvelopeError(Cause.MALFORMED)
+        self._hash.update(record)
+        self._index += 1
+        self._done = final
+        return final
+
+    def open(self, head: bytes, ciphertext: bytes) -> bytes:
+        """Authenticate and decrypt the segment whose checked head is ``head``."""
+        if self._key is None:
+            raise EnvelopeError(Cause.DECRYPT_FAILED)
+        final, length = self.head(head)
+        if len(ciphertext) != length:
+            raise EnvelopeError(Cause.SEGMENT_TRUNCATED)
+        i = self._index
+        try:
+            plaintext = prim.aes_gcm_decrypt(
+                self._key,
+                wire.segment_nonce(self._prefix, i, final),
+                ciphertext,
+                wire.segment_ad(self._header_digest, i, final),
+            )
+        except prim.CryptoError:
+            raise EnvelopeError(Cause.DECRYPT_FAILED) from None
+        self._hash.update(head)
+        self._hash.update(ciphertext)
+        self._index += 1
+        self._done = final
+        return plaintext
+
+    def to_be_signed(self) -> bytes:
+        """What the originator must have signed; only once the final segment is seen."""
+        if not self._done:
+            raise EnvelopeError(Cause.SEGMENT_TRUNCATED)
+        return wire.to_be_signed(self._header_digest, self._hash.digest(), self._index)
+
+    def decrypt_only(self, record: bytes, index: int) -> bytes:
+        """Decrypt an already-hashed, already-checked record (in-memory items: hash, verify, open)."""
+        if self._key is None:
+            raise EnvelopeError(Cause.DECRYPT_FAILED)
+        final = record[0] == 1
+        try:
+            return prim.aes_gcm_decrypt(
+                self._key,
+                wire.segment_nonce(self._prefix, index, final),
+                record[wire.SEGMENT_HEAD_SIZE :],
+                wire.segment_ad(self._header_digest, index, final),
+            )
+        except prim.CryptoError:
+            raise EnvelopeError(Cause.DECRYPT_FAILED) from None
