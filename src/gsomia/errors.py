@@ -16,7 +16,9 @@ port or parser), never leaked.
     │   └── EventSequenceError       code=EVENT_SEQUENCE_INVALID  (an impossible history)
     ├── NotFoundError                code=*_NOT_FOUND     exit 3   (unknown id)
     ├── DataError                    code=DATA_INVALID    exit 4   (a data file is wrong)
-    └── PeerError                    code=PEER_*          exit 5   (a partner's input is wrong)
+    ├── PeerError                    code=PEER_*          exit 5   (a partner's input is wrong)
+    ├── StoreError                   code=STORE_*         exit 6   (storage unavailable)
+    └── DeniedError                  code=*_DENIED        exit 7   (policy said no to an act)
 
 A denied *decision* is not an error: decisions are values (:mod:`gsomia.policy`).
 """
@@ -129,3 +131,25 @@ class PeerError(GsomiaError):
     status = 400
     exit_code = 5
     title = "Invalid input from a partner"
+
+
+class StoreError(GsomiaError):
+    """A store (SQLite file, database) cannot be used; wraps the driver's exception."""
+
+    code = "STORE_UNAVAILABLE"
+    status = 503
+    exit_code = 6
+    title = "Store unavailable"
+
+
+class DeniedError(GsomiaError):
+    """An act was refused by a policy decision; ``detail['reasons']`` carries its reasons.
+
+    A *question* to the policy (``gsomia decide``) is never an error; an *act* it refuses
+    (sealing an item for a party not entitled to it) is.
+    """
+
+    code = "DENIED"
+    status = 403
+    exit_code = 7
+    title = "Denied by policy"

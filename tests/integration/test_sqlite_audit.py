@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from gsomia.adapters import sqlite_audit
-from gsomia.adapters.sqlite_audit import SqliteAuditLog, StoreError, VerifyResult
+from gsomia.adapters.sqlite_audit import SqliteAuditLog, VerifyResult
 from gsomia.audit.merkle import (
     EMPTY_ROOT,
     MerkleTree,
@@ -20,7 +20,7 @@ from gsomia.audit.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from gsomia.errors import InputError
+from gsomia.errors import InputError, StoreError
 
 pytestmark = pytest.mark.integration
 

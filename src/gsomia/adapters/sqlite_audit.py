@@ -49,10 +49,9 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
-from typing import ClassVar
 
 from gsomia.audit.merkle import EMPTY_ROOT, MerkleTree, node_hash
-from gsomia.errors import GsomiaError, InputError
+from gsomia.errors import InputError, StoreError
 
 __all__ = ["SqliteAuditLog", "StoreError", "VerifyProblem", "VerifyResult"]
 
@@ -78,19 +77,6 @@ _SCHEMA = (
         for action in ("UPDATE", "DELETE")
     ),
 )
-
-
-class StoreError(GsomiaError):
-    """The store cannot do what was asked: unavailable, locked, full or damaged.
-
-    Codes: ``STORE_UNAVAILABLE`` (an SQLite error, wrapped), ``AUDIT_LOG_DAMAGED`` (the file
-    contradicts itself; run :meth:`SqliteAuditLog.verify`).
-    """
-
-    code = "STORE_UNAVAILABLE"
-    status: ClassVar[int] = 503
-    exit_code: ClassVar[int] = 6
-    title: ClassVar[str] = "Store unavailable"
 
 
 @dataclass(frozen=True, slots=True)
