@@ -11,42 +11,59 @@ import argparse
 from datetime import datetime
 
 from gsomia.cli.agreements import registry_for
+from gsomia.cli.keys import read_label
 from gsomia.cli.output import emit_json, reason_lines
+from gsomia.errors import InputError
 from gsomia.instants import format_instant
 from gsomia.labels import RELEASABLE_TO, TOPIC, Category, CategoryType, OriginatorLabel
 from gsomia.policy import release
+from gsomia.registry import Registry
 
 
-def cmd_release(args: argparse.Namespace, now: datetime) -> int:
-    registry = registry_for(args.agreement, args.with_events)
-    at = args.at or now
+def _label_from_flags(
+    registry: Registry, args: argparse.Namespace, at: datetime
+) -> OriginatorLabel:
     level = args.level
     scheme = registry.schemes.get(args.from_party)
     if scheme is not None and scheme.party == args.from_party:
         found = scheme.find(level)
         level = found.native if found else level  # an alias becomes the native text
     rel_to = tuple(p.strip() for p in args.rel_to.split(",") if p.strip())
-    label = OriginatorLabel(
+    topics = (Category(TOPIC, CategoryType.RESTRICTIVE, (args.topic,)),) if args.topic else ()
+    return OriginatorLabel(
         policy_id=args.from_party,
         classification=level,
         originator=args.from_party,
         created=at,
-        categories=(
-            Category(RELEASABLE_TO, CategoryType.PERMISSIVE, rel_to),
-            Category(TOPIC, CategoryType.RESTRICTIVE, (args.topic,)),
-        ),
+        categories=(Category(RELEASABLE_TO, CategoryType.PERMISSIVE, rel_to), *topics),
     )
+
+
+def cmd_release(args: argparse.Namespace, now: datetime) -> int:
+    registry = registry_for(args.agreement, args.with_events)
+    at = args.at or now
+    if args.label is not None:
+        if args.level or args.rel_to:
+            raise InputError("give either --label or --level and --rel-to, not both")
+        label = read_label(args.label)
+    elif not args.level or not args.rel_to or not args.topic:
+        raise InputError("give --level, --rel-to and --topic (or --label FILE)")
+    else:
+        label = _label_from_flags(registry, args, at)
+    topic = args.topic or (next(iter(label.topics)) if len(label.topics) == 1 else None)
+    if topic is None:
+        raise InputError("give --topic: the label does not name exactly one topic")
     decision = release(
-        registry, label, args.from_party, args.to_party, args.topic, at, purpose=args.purpose or ""
+        registry, label, args.from_party, args.to_party, topic, at, purpose=args.purpose or ""
     )
     result = decision.to_dict()
     result["reasons"] = [r.to_dict() for r in decision.reasons]
     result["request"] = {
         "from": args.from_party,
         "to": args.to_party,
-        "level": level,
-        "topic": args.topic,
-        "rel_to": sorted(set(rel_to)),
+        "level": label.classification,
+        "topic": topic,
+        "rel_to": sorted(label.releasable_to),
         "purpose": args.purpose,
         "at": format_instant(at),
     }

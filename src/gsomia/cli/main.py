@@ -2,7 +2,8 @@
 
 Exit codes (stable, for scripts): 0 success (a decision, allowed or not, is a success);
 1 internal error; 2 bad input or usage; 3 unknown id (agreement, …); 4 invalid data file;
-5 a partner's input rejected.  With ``--json`` every command prints one JSON document on stdout,
+5 a partner's input rejected (a sealed item that does not verify); 6 store unavailable;
+7 an act refused by the policy; 8 an audit log that fails verification.  With ``--json`` every command prints one JSON document on stdout,
 and errors print ``{"error": <RFC 9457 problem details>}``.
 """
 
@@ -15,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from gsomia import __version__
-from gsomia.cli import agreements, decide
+from gsomia.cli import agreements, audit, decide, keys
 from gsomia.cli.output import emit_error
 from gsomia.errors import GsomiaError, InstantError
 from gsomia.instants import parse_instant
@@ -137,13 +138,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="the originating party",
     )
     p.add_argument("--to", dest="to_party", required=True, type=_party, metavar="PARTY")
-    p.add_argument("--level", required=True, help="the originator's level, in native text")
-    p.add_argument("--topic", required=True, help="topic code, e.g. NK-MISSILE")
+    p.add_argument("--level", help="the originator's level, in native text")
+    p.add_argument("--topic", help="topic code, e.g. NK-MISSILE (default: the label's topic)")
+    p.add_argument("--rel-to", metavar="A,B,C", help="Releasable To: comma-separated party codes")
     p.add_argument(
-        "--rel-to",
-        required=True,
-        metavar="A,B,C",
-        help="Releasable To: comma-separated party codes",
+        "--label",
+        type=Path,
+        metavar="FILE",
+        help="take level, Releasable To and topic from an originator label (JSON or "
+        "STANAG 4774 XML) instead of --level/--rel-to",
     )
     p.add_argument("--at", type=_instant, metavar="INSTANT", help="default: now")
     p.add_argument("--purpose", help="the official purpose (recorded with the decision)")
@@ -153,7 +156,139 @@ def build_parser() -> argparse.ArgumentParser:
         help="the agreement --with-events applies to (if the file does not say)",
     )
     _what_if(p)
+    _key_commands(top)
+    _audit_commands(top)
     return parser
+
+
+def _keydir(parser: argparse.ArgumentParser, flag: str = "--dir") -> None:
+    parser.add_argument(
+        flag,
+        dest="dir" if flag == "--dir" else "keys",
+        required=True,
+        type=Path,
+        metavar="DIR",
+        help="the node's key directory",
+    )
+    parser.add_argument(
+        "--passphrase-file",
+        type=Path,
+        metavar="FILE",
+        help="file holding the passphrase (default: $GSOMIA_KEY_PASSPHRASE)",
+    )
+
+
+def _key_commands(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    ks = top.add_parser("keys", help="the node's signing and encryption keys")
+    sub = ks.add_subparsers(dest="sub", metavar="SUBCOMMAND", required=True)
+    p = _add(
+        sub,
+        "init",
+        keys.cmd_keys_init,
+        "create a key directory: Ed25519 signing and X25519 encryption keys",
+    )
+    p.add_argument("--party", required=True, type=_party, metavar="PARTY")
+    _keydir(p)
+    p = _add(
+        sub,
+        "rotate",
+        keys.cmd_keys_rotate,
+        "start a new key generation; old public keys still verify old items",
+    )
+    _keydir(p)
+    p = _add(
+        sub,
+        "export",
+        keys.cmd_keys_export,
+        "print (or write) the public key bundle to send to partners",
+    )
+    p.add_argument("--dir", required=True, type=Path, metavar="DIR")
+    p.add_argument("--out", type=Path, metavar="FILE")
+
+    tr = top.add_parser("trust", help="partners' public keys")
+    sub = tr.add_subparsers(dest="sub", metavar="SUBCOMMAND", required=True)
+    p = _add(
+        sub,
+        "add",
+        keys.cmd_trust_add,
+        "trust a partner's bundle after comparing its fingerprint out of band",
+    )
+    p.add_argument("--dir", required=True, type=Path, metavar="DIR")
+    p.add_argument("--file", required=True, type=Path, metavar="BUNDLE")
+    p.add_argument(
+        "--fingerprint", required=True, help="the fingerprint the partner's officer read to you"
+    )
+    p = _add(sub, "list", keys.cmd_trust_list, "list trusted keys")
+    p.add_argument("--dir", required=True, type=Path, metavar="DIR")
+
+    env = top.add_parser("envelope", help="seal and open items (label-bound, encrypted, signed)")
+    sub = env.add_subparsers(dest="sub", metavar="SUBCOMMAND", required=True)
+    p = _add(
+        sub,
+        "seal",
+        keys.cmd_envelope_seal,
+        "seal a file to partner nodes, if the policy allows each of them now",
+    )
+    _keydir(p, "--keys")
+    p.add_argument(
+        "--label",
+        required=True,
+        type=Path,
+        metavar="LABEL",
+        help="originator label: JSON or STANAG 4774 XML",
+    )
+    p.add_argument("--to", required=True, metavar="PARTY[,PARTY]")
+    p.add_argument("--in", dest="input", required=True, type=Path, metavar="FILE")
+    p.add_argument("--out", required=True, type=Path, metavar="FILE")
+    p.add_argument("--topic", help="topic of the release (default: the label's topic)")
+    p.add_argument(
+        "--data",
+        type=Path,
+        metavar="DIR",
+        help="node data directory: record the decisions in DIR/audit.sqlite",
+    )
+    p = _add(
+        sub,
+        "open",
+        keys.cmd_envelope_open,
+        "verify and decrypt a sealed item; nothing is written unless all of it verifies",
+    )
+    _keydir(p, "--keys")
+    p.add_argument("--in", dest="input", required=True, type=Path, metavar="FILE")
+    p.add_argument("--out", required=True, type=Path, metavar="FILE")
+    p.add_argument(
+        "--data",
+        type=Path,
+        metavar="DIR",
+        help="node data directory: record acceptance or rejection (with its cause) "
+        "in DIR/audit.sqlite",
+    )
+    p = _add(
+        sub,
+        "bdo",
+        keys.cmd_envelope_bdo,
+        "print the label binding as a STANAG 4778 binding data object (JSON)",
+    )
+    p.add_argument("--in", dest="input", required=True, type=Path, metavar="FILE")
+
+
+def _audit_commands(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    au = top.add_parser("audit", help="the node's tamper-evident audit log (RFC 9162)")
+    sub = au.add_subparsers(dest="sub", metavar="SUBCOMMAND", required=True)
+    p = _add(
+        sub,
+        "verify",
+        audit.cmd_verify,
+        "recompute every leaf and root of the log (exit 8 if it does not verify)",
+    )
+    p.add_argument("--data", required=True, type=Path, metavar="DIR")
+    p = _add(sub, "proof", audit.cmd_proof, "inclusion (--index) or consistency (--old-size) proof")
+    p.add_argument("--data", required=True, type=Path, metavar="DIR")
+    p.add_argument("--index", type=int, metavar="N")
+    p.add_argument("--old-size", type=int, metavar="M")
+    p.add_argument("--size", type=int, metavar="S", help="tree size (default: current)")
+    p = _add(sub, "head", audit.cmd_head, "current size and root of the log")
+    p.add_argument("--data", required=True, type=Path, metavar="DIR")
 
 
 def main(argv: Sequence[str] | None = None, now: datetime | None = None) -> int:

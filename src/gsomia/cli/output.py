@@ -57,3 +57,31 @@ def reason_lines(reasons: tuple[Reason, ...] | list[Reason], indent: str = "  ")
     return [
         f"{indent}{r.code:<24} {r.message}" + (f"  [{r.cite}]" if r.cite else "") for r in reasons
     ]
+
+
+class Progress:
+    """A progress bar on stderr for long work (only drawn when stderr is a terminal)."""
+
+    def __init__(self, what: str, enabled: bool | None = None) -> None:
+        self.what = what
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.drawn = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or total <= 0:
+            return
+        width = 30
+        filled = int(width * done / total)
+        bar = "█" * filled + "·" * (width - filled)
+        print(
+            f"\r{self.what} [{bar}] {done:,}/{total:,} ({100 * done / total:5.1f}%)",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
+        self.drawn = True
+
+    def close(self) -> None:
+        """End the bar's line."""
+        if self.drawn:
+            print(file=sys.stderr)

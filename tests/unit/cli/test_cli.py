@@ -370,3 +370,23 @@ def test_console_script_runs_as_a_process():
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["state"] == "notice_given"
+
+
+@pytest.mark.parametrize("name", ["kor-originator.json", "kor-originator.xml"])
+def test_decide_release_from_a_label_file(capsys, name):
+    label = Path(__file__).parents[2] / "vectors" / "labels" / name
+    code, data = run_json(
+        capsys, "decide", "release", "--from", "KOR", "--to", "USA", "--label", str(label)
+    )
+    assert code == 0
+    assert data["allowed"] is False  # the vector's Releasable To is KOR, JPN
+    assert [r["code"] for r in data["reasons"]] == ["NOT_RELEASABLE_TO"]
+    assert data["request"]["topic"] == "NK-MISSILE"
+
+
+def test_decide_release_needs_a_label_or_flags(capsys):
+    code, data = run_json(
+        capsys, "decide", "release", "--from", "KOR", "--to", "JPN", "--level", "군사II급비밀"
+    )
+    assert code == 2
+    assert data["error"]["code"] == "INPUT_INVALID"

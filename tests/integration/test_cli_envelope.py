@@ -1,0 +1,145 @@
+"""The key, trust, envelope and audit commands end to end on real files, as an officer runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from gsomia.cli.main import main
+from tests.conftest import at
+
+NOW = at("2026-11-23T06:00:00Z")
+VECTORS = Path(__file__).parents[1] / "vectors" / "labels"
+PASS = "correct horse battery staple"
+
+
+@pytest.fixture
+def nodes(tmp_path, monkeypatch, capsys):
+    """KOR and JPN key directories that trust each other, after fingerprint comparison."""
+    monkeypatch.setenv("GSOMIA_KEY_PASSPHRASE", PASS)
+    monkeypatch.chdir(tmp_path)
+    prints = {}
+    for party in ("KOR", "JPN", "USA"):
+        d = party.lower()
+        assert main(["keys", "init", "--party", party, "--dir", d, "--json"], now=NOW) == 0
+        prints[party] = json.loads(capsys.readouterr().out)["fingerprint"]
+        assert main(["keys", "export", "--dir", d, "--out", f"{d}.pub"], now=NOW) == 0
+        assert capsys.readouterr().out == f"public keys written to {d}.pub\n"
+    for me, other in (("kor", "JPN"), ("jpn", "KOR"), ("kor", "USA")):
+        assert main(["trust", "add", "--dir", me, "--file", f"{other.lower()}.pub",
+                     "--fingerprint", prints[other]], now=NOW) == 0
+    capsys.readouterr()
+    shutil.copy(VECTORS / "kor-originator.json", "label.json")
+    Path("secret.bin").write_bytes(os.urandom(200_000))  # several 64 KiB segments
+    return tmp_path
+
+
+def run(capsys, *argv):
+    code = main(list(argv), now=NOW)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_seal_open_round_trip_with_audit(nodes, capsys):
+    code, out, _ = run(capsys, "envelope", "seal", "--keys", "kor", "--label", "label.json",
+                       "--to", "JPN", "--in", "secret.bin", "--out", "item.gsm",
+                       "--data", "kor-data", "--json")
+    assert code == 0
+    sealed = json.loads(out)
+    assert sealed["agreement"] == "kor-jpn-gsomia-2016"
+    code, out, _ = run(capsys, "envelope", "open", "--keys", "jpn", "--in", "item.gsm",
+                       "--out", "got.bin", "--data", "jpn-data", "--json")
+    assert code == 0
+    opened = json.loads(out)
+    assert opened["item_id"] == sealed["item_id"]
+    assert opened["label"]["classification"] == "군사II급비밀"
+    assert Path("got.bin").read_bytes() == Path("secret.bin").read_bytes()
+    code, out, _ = run(capsys, "audit", "verify", "--data", "jpn-data", "--json")
+    assert code == 0
+    assert json.loads(out)["size"] == 1
+    code, out, _ = run(capsys, "audit", "proof", "--data", "kor-data", "--index", "0", "--json")
+    assert json.loads(out)["verified"] is True
+
+
+def test_tampered_item_writes_nothing_and_audits_the_cause(nodes, capsys):
+    assert run(capsys, "envelope", "seal", "--keys", "kor", "--label", "label.json", "--to",
+               "JPN", "--in", "secret.bin", "--out", "item.gsm")[0] == 0
+    data = bytearray(Path("item.gsm").read_bytes())
+    data[len(data) // 2] ^= 0x40
+    Path("bad.gsm").write_bytes(bytes(data))
+    code, out, _ = run(capsys, "envelope", "open", "--keys", "jpn", "--in", "bad.gsm", "--out",
+                       "got.bin", "--data", "jpn-data", "--json")
+    assert code == 5
+    assert json.loads(out)["error"]["detail"] == "sealed item rejected"
+    assert not Path("got.bin").exists()
+    assert [p.name for p in Path().iterdir() if p.name.startswith(".got")] == []
+    code, out, _ = run(capsys, "audit", "verify", "--data", "jpn-data", "--json")
+    assert json.loads(out)["size"] == 1  # the rejection is in the log
+
+
+def test_seal_to_a_party_not_in_releasable_to_is_refused(nodes, capsys):
+    code, out, _ = run(capsys, "envelope", "seal", "--keys", "kor", "--label", "label.json",
+                       "--to", "USA", "--in", "secret.bin", "--out", "x.gsm", "--json")
+    assert code == 7
+    problem = json.loads(out)["error"]
+    assert problem["code"] == "RELEASE_DENIED"
+    assert problem["reasons"][0]["code"] == "NOT_RELEASABLE_TO"
+    assert not Path("x.gsm").exists()
+
+
+def test_wrong_fingerprint_changes_nothing(nodes, capsys):
+    before = Path("jpn/trust.json").read_bytes()
+    code, out, _ = run(capsys, "trust", "add", "--dir", "jpn", "--file", "usa.pub",
+                       "--fingerprint", "00" * 32, "--json")
+    assert code == 2
+    assert json.loads(out)["error"]["code"] == "KEY_FINGERPRINT_MISMATCH"
+    assert Path("jpn/trust.json").read_bytes() == before
+
+
+def test_wrong_passphrase_is_refused(nodes, capsys, monkeypatch):
+    monkeypatch.setenv("GSOMIA_KEY_PASSPHRASE", "not the passphrase at all")
+    code, out, _ = run(capsys, "envelope", "open", "--keys", "jpn", "--in", "secret.bin",
+                       "--out", "x", "--json")
+    assert code == 2
+    assert json.loads(out)["error"]["code"] == "KEY_PASSPHRASE"
+
+
+def test_rotation_keeps_old_items_readable(nodes, capsys):
+    assert run(capsys, "envelope", "seal", "--keys", "kor", "--label", "label.json", "--to",
+               "JPN", "--in", "secret.bin", "--out", "old.gsm")[0] == 0
+    code, out, _ = run(capsys, "keys", "rotate", "--dir", "jpn", "--json")
+    assert code == 0
+    assert json.loads(out)["generations"] == 2
+    assert run(capsys, "envelope", "open", "--keys", "jpn", "--in", "old.gsm", "--out",
+               "got.bin")[0] == 0
+
+
+def test_bdo_export(nodes, capsys):
+    assert run(capsys, "envelope", "seal", "--keys", "kor", "--label", "label.json", "--to",
+               "JPN", "--in", "secret.bin", "--out", "item.gsm")[0] == 0
+    code, out, _ = run(capsys, "envelope", "bdo", "--in", "item.gsm")
+    assert code == 0
+    bdo = json.loads(out)
+    assert bdo["bindingInformation"]["metadataBindingContainer"]
+
+
+def test_audit_verify_detects_tampering(nodes, capsys):
+    import sqlite3
+
+    for _ in range(3):
+        assert run(capsys, "envelope", "seal", "--keys", "kor", "--label", "label.json",
+                   "--to", "JPN", "--in", "secret.bin", "--out", "i.gsm", "--data", "d")[0] == 0
+    db = sqlite3.connect("d/audit.sqlite")
+    db.execute("DROP TRIGGER IF EXISTS audit_entries_no_update")
+    for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='trigger'").fetchall():
+        db.execute(f"DROP TRIGGER {name}")
+    db.execute("UPDATE audit_entries SET entry = replace(entry, 'allow', 'deny!') WHERE idx = 1")
+    db.commit()
+    db.close()
+    code, out, _ = run(capsys, "audit", "verify", "--data", "d", "--json")
+    assert code == 8
+    assert json.loads(out)["ok"] is False
