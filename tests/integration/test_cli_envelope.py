@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -30,8 +31,22 @@ def nodes(tmp_path, monkeypatch, capsys):
         assert main(["keys", "export", "--dir", d, "--out", f"{d}.pub"], now=NOW) == 0
         assert capsys.readouterr().out == f"public keys written to {d}.pub\n"
     for me, other in (("kor", "JPN"), ("jpn", "KOR"), ("kor", "USA")):
-        assert main(["trust", "add", "--dir", me, "--file", f"{other.lower()}.pub",
-                     "--fingerprint", prints[other]], now=NOW) == 0
+        assert (
+            main(
+                [
+                    "trust",
+                    "add",
+                    "--dir",
+                    me,
+                    "--file",
+                    f"{other.lower()}.pub",
+                    "--fingerprint",
+                    prints[other],
+                ],
+                now=NOW,
+            )
+            == 0
+        )
     capsys.readouterr()
     shutil.copy(VECTORS / "kor-originator.json", "label.json")
     Path("secret.bin").write_bytes(os.urandom(200_000))  # several 64 KiB segments
@@ -45,14 +60,41 @@ def run(capsys, *argv):
 
 
 def test_seal_open_round_trip_with_audit(nodes, capsys):
-    code, out, _ = run(capsys, "envelope", "seal", "--keys", "kor", "--label", "label.json",
-                       "--to", "JPN", "--in", "secret.bin", "--out", "item.gsm",
-                       "--data", "kor-data", "--json")
+    code, out, _ = run(
+        capsys,
+        "envelope",
+        "seal",
+        "--keys",
+        "kor",
+        "--label",
+        "label.json",
+        "--to",
+        "JPN",
+        "--in",
+        "secret.bin",
+        "--out",
+        "item.gsm",
+        "--data",
+        "kor-data",
+        "--json",
+    )
     assert code == 0
     sealed = json.loads(out)
     assert sealed["agreement"] == "kor-jpn-gsomia-2016"
-    code, out, _ = run(capsys, "envelope", "open", "--keys", "jpn", "--in", "item.gsm",
-                       "--out", "got.bin", "--data", "jpn-data", "--json")
+    code, out, _ = run(
+        capsys,
+        "envelope",
+        "open",
+        "--keys",
+        "jpn",
+        "--in",
+        "item.gsm",
+        "--out",
+        "got.bin",
+        "--data",
+        "jpn-data",
+        "--json",
+    )
     assert code == 0
     opened = json.loads(out)
     assert opened["item_id"] == sealed["item_id"]
@@ -66,13 +108,41 @@ def test_seal_open_round_trip_with_audit(nodes, capsys):
 
 
 def test_tampered_item_writes_nothing_and_audits_the_cause(nodes, capsys):
-    assert run(capsys, "envelope", "seal", "--keys", "kor", "--label", "label.json", "--to",
-               "JPN", "--in", "secret.bin", "--out", "item.gsm")[0] == 0
+    assert (
+        run(
+            capsys,
+            "envelope",
+            "seal",
+            "--keys",
+            "kor",
+            "--label",
+            "label.json",
+            "--to",
+            "JPN",
+            "--in",
+            "secret.bin",
+            "--out",
+            "item.gsm",
+        )[0]
+        == 0
+    )
     data = bytearray(Path("item.gsm").read_bytes())
     data[len(data) // 2] ^= 0x40
     Path("bad.gsm").write_bytes(bytes(data))
-    code, out, _ = run(capsys, "envelope", "open", "--keys", "jpn", "--in", "bad.gsm", "--out",
-                       "got.bin", "--data", "jpn-data", "--json")
+    code, out, _ = run(
+        capsys,
+        "envelope",
+        "open",
+        "--keys",
+        "jpn",
+        "--in",
+        "bad.gsm",
+        "--out",
+        "got.bin",
+        "--data",
+        "jpn-data",
+        "--json",
+    )
     assert code == 5
     assert json.loads(out)["error"]["detail"] == "sealed item rejected"
     assert not Path("got.bin").exists()
@@ -82,8 +152,22 @@ def test_tampered_item_writes_nothing_and_audits_the_cause(nodes, capsys):
 
 
 def test_seal_to_a_party_not_in_releasable_to_is_refused(nodes, capsys):
-    code, out, _ = run(capsys, "envelope", "seal", "--keys", "kor", "--label", "label.json",
-                       "--to", "USA", "--in", "secret.bin", "--out", "x.gsm", "--json")
+    code, out, _ = run(
+        capsys,
+        "envelope",
+        "seal",
+        "--keys",
+        "kor",
+        "--label",
+        "label.json",
+        "--to",
+        "USA",
+        "--in",
+        "secret.bin",
+        "--out",
+        "x.gsm",
+        "--json",
+    )
     assert code == 7
     problem = json.loads(out)["error"]
     assert problem["code"] == "RELEASE_DENIED"
@@ -93,8 +177,18 @@ def test_seal_to_a_party_not_in_releasable_to_is_refused(nodes, capsys):
 
 def test_wrong_fingerprint_changes_nothing(nodes, capsys):
     before = Path("jpn/trust.json").read_bytes()
-    code, out, _ = run(capsys, "trust", "add", "--dir", "jpn", "--file", "usa.pub",
-                       "--fingerprint", "00" * 32, "--json")
+    code, out, _ = run(
+        capsys,
+        "trust",
+        "add",
+        "--dir",
+        "jpn",
+        "--file",
+        "usa.pub",
+        "--fingerprint",
+        "00" * 32,
+        "--json",
+    )
     assert code == 2
     assert json.loads(out)["error"]["code"] == "KEY_FINGERPRINT_MISMATCH"
     assert Path("jpn/trust.json").read_bytes() == before
@@ -102,25 +196,60 @@ def test_wrong_fingerprint_changes_nothing(nodes, capsys):
 
 def test_wrong_passphrase_is_refused(nodes, capsys, monkeypatch):
     monkeypatch.setenv("GSOMIA_KEY_PASSPHRASE", "not the passphrase at all")
-    code, out, _ = run(capsys, "envelope", "open", "--keys", "jpn", "--in", "secret.bin",
-                       "--out", "x", "--json")
+    code, out, _ = run(
+        capsys, "envelope", "open", "--keys", "jpn", "--in", "secret.bin", "--out", "x", "--json"
+    )
     assert code == 2
     assert json.loads(out)["error"]["code"] == "KEY_PASSPHRASE"
 
 
 def test_rotation_keeps_old_items_readable(nodes, capsys):
-    assert run(capsys, "envelope", "seal", "--keys", "kor", "--label", "label.json", "--to",
-               "JPN", "--in", "secret.bin", "--out", "old.gsm")[0] == 0
+    assert (
+        run(
+            capsys,
+            "envelope",
+            "seal",
+            "--keys",
+            "kor",
+            "--label",
+            "label.json",
+            "--to",
+            "JPN",
+            "--in",
+            "secret.bin",
+            "--out",
+            "old.gsm",
+        )[0]
+        == 0
+    )
     code, out, _ = run(capsys, "keys", "rotate", "--dir", "jpn", "--json")
     assert code == 0
     assert json.loads(out)["generations"] == 2
-    assert run(capsys, "envelope", "open", "--keys", "jpn", "--in", "old.gsm", "--out",
-               "got.bin")[0] == 0
+    assert (
+        run(capsys, "envelope", "open", "--keys", "jpn", "--in", "old.gsm", "--out", "got.bin")[0]
+        == 0
+    )
 
 
 def test_bdo_export(nodes, capsys):
-    assert run(capsys, "envelope", "seal", "--keys", "kor", "--label", "label.json", "--to",
-               "JPN", "--in", "secret.bin", "--out", "item.gsm")[0] == 0
+    assert (
+        run(
+            capsys,
+            "envelope",
+            "seal",
+            "--keys",
+            "kor",
+            "--label",
+            "label.json",
+            "--to",
+            "JPN",
+            "--in",
+            "secret.bin",
+            "--out",
+            "item.gsm",
+        )[0]
+        == 0
+    )
     code, out, _ = run(capsys, "envelope", "bdo", "--in", "item.gsm")
     assert code == 0
     bdo = json.loads(out)
@@ -128,13 +257,28 @@ def test_bdo_export(nodes, capsys):
 
 
 def test_audit_verify_detects_tampering(nodes, capsys):
-    import sqlite3
-
     for _ in range(3):
-        assert run(capsys, "envelope", "seal", "--keys", "kor", "--label", "label.json",
-                   "--to", "JPN", "--in", "secret.bin", "--out", "i.gsm", "--data", "d")[0] == 0
+        assert (
+            run(
+                capsys,
+                "envelope",
+                "seal",
+                "--keys",
+                "kor",
+                "--label",
+                "label.json",
+                "--to",
+                "JPN",
+                "--in",
+                "secret.bin",
+                "--out",
+                "i.gsm",
+                "--data",
+                "d",
+            )[0]
+            == 0
+        )
     db = sqlite3.connect("d/audit.sqlite")
-    db.execute("DROP TRIGGER IF EXISTS audit_entries_no_update")
     for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='trigger'").fetchall():
         db.execute(f"DROP TRIGGER {name}")
     db.execute("UPDATE audit_entries SET entry = replace(entry, 'allow', 'deny!') WHERE idx = 1")

@@ -1,0 +1,188 @@
+"""The token envelope shared by every token type: sign claims, and open a token in order.
+
+See :mod:`gsomia.proofs.tokens` for the format.  :func:`issue` checks the claims exactly as
+:func:`open_token` will before signing; :func:`open_token` runs every check in the documented
+order and maps :class:`~gsomia.envelope.signing.SignatureError` codes onto ``TOKEN_*`` codes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final, TypeVar
+
+from gsomia.envelope import signing
+from gsomia.envelope.keys import NodeKeys, TrustStore
+from gsomia.errors import InputError
+from gsomia.instants import format_instant, require_aware
+from gsomia.proofs import _json
+from gsomia.proofs._json import Fields
+from gsomia.proofs.errors import TokenError, TokenInputError
+
+__all__ = [
+    "DEFAULT_MAX_SKEW",
+    "MAX_TOKEN_BYTES",
+    "Kind",
+    "issue",
+    "open_token",
+]
+
+#: Longest token accepted (the largest valid receipt is about 3 KiB).
+MAX_TOKEN_BYTES: Final = 16 * 1024
+#: How far after the verification instant a token may say it was signed (clock skew).
+DEFAULT_MAX_SKEW: Final = timedelta(minutes=5)
+_ALG: Final = "Ed25519"
+_ENVELOPE: Final = frozenset({"alg", "claims", "kid", "sig", "typ"})
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """A token type: its ``typ``, its signing context and who must sign it."""
+
+    typ: str
+    context: signing.SigningContext
+    signer_role: str
+
+
+CONSENT: Final = Kind("gsomia-consent/1", signing.SigningContext.CONSENT, "originator")
+REVOCATION: Final = Kind("gsomia-revocation/1", signing.SigningContext.REVOCATION, "originator")
+RECEIPT: Final = Kind("gsomia-receipt/1", signing.SigningContext.RECEIPT, "recipient")
+KINDS: Final = frozenset(k.typ for k in (CONSENT, REVOCATION, RECEIPT))
+
+
+def _b64u(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64u(text: object) -> bytes:
+    if not isinstance(text, str) or not text.isascii():
+        raise _json.malformed("sig must be base64url", "sig")
+    try:
+        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        raise _json.malformed("sig must be base64url", "sig") from None
+    if _b64u(data) != text or len(data) != signing.SIGNATURE_SIZE:
+        raise _json.malformed("sig must be canonical base64url of 64 bytes", "sig")
+    return data
+
+
+def issue(
+    kind: Kind,
+    value: object,
+    claims: dict[str, Any],
+    parse: Callable[[object], object],
+    keys: NodeKeys,
+    signer_party: str,
+    instant: datetime,
+) -> bytes:
+    """Check the claims exactly as a verifier will, then sign them."""
+    if not isinstance(keys, NodeKeys):
+        raise TokenInputError("keys must be the node's NodeKeys", code="TOKEN_INPUT_INVALID")
+    if keys.party != signer_party:
+        raise TokenInputError(
+            f"only the {kind.signer_role} ({signer_party}) signs this token, not {keys.party}",
+            code="TOKEN_INPUT_INVALID",
+        )
+    if not keys.current.sig.valid_at(instant):
+        raise TokenInputError(
+            f"the signing key is not valid at {format_instant(instant)}",
+            code="TOKEN_INPUT_INVALID",
+        )
+    try:
+        decoded = parse(claims)
+    except TokenError as exc:
+        raise TokenInputError(
+            f"this value cannot be a token: {exc.message}",
+            code="TOKEN_INPUT_INVALID",
+            detail=exc.detail,
+        ) from None
+    if decoded != value:
+        raise TokenInputError(
+            "this value would not decode to itself (e.g. conditions not a tuple)",
+            code="TOKEN_INPUT_INVALID",
+        )
+    unsigned = {"alg": _ALG, "claims": claims, "kid": keys.signing_kid, "typ": kind.typ}
+    try:
+        message = _json.encode(unsigned)
+    except (ValueError, TypeError):  # rfc8785 refuses it: nothing is signed
+        raise TokenInputError(
+            "the value cannot be canonicalized", code="TOKEN_INPUT_INVALID"
+        ) from None
+    kid, signature = signing.sign(keys, message, context=kind.context)
+    token = _json.encode({**unsigned, "kid": kid, "sig": _b64u(signature)})
+    if len(token) > MAX_TOKEN_BYTES:
+        raise TokenInputError(
+            f"the token would exceed {MAX_TOKEN_BYTES} bytes", code="TOKEN_INPUT_INVALID"
+        )
+    return token
+
+
+_SIGNATURE_CODES: Final = {
+    "SIGNATURE_UNKNOWN_KEY": "TOKEN_UNKNOWN_KEY",
+    "SIGNATURE_KEY_NOT_VALID": "TOKEN_KEY_NOT_VALID",
+    "SIGNATURE_INVALID": "TOKEN_SIGNATURE_INVALID",
+}
+
+
+def open_token(
+    token: bytes,
+    kind: Kind,
+    parse: Callable[[object], T],
+    signed_at: Callable[[T], datetime],
+    signer_of: Callable[[T], str],
+    trust: TrustStore,
+    at: datetime,
+    max_skew: timedelta,
+) -> T:
+    """Every check of the module docstring, in order; the verified value."""
+    try:
+        at = require_aware(at, "at")
+    except InputError as exc:
+        raise TokenInputError(exc.message, code="TOKEN_INPUT_INVALID") from None
+    obj = _json.decode(token, MAX_TOKEN_BYTES)
+    envelope = Fields(obj, "", _ENVELOPE)
+    typ = envelope.raw("typ")
+    if (
+        envelope.raw("alg") != _ALG
+        or not isinstance(typ, str)
+        or not isinstance(envelope.raw("kid"), str)
+    ):
+        raise _json.malformed("alg must be Ed25519, typ and kid strings")
+    if typ != kind.typ:
+        raise TokenError(
+            f"expected a {kind.typ} token, got {typ if typ in KINDS else 'an unknown type'}",
+            code="TOKEN_WRONG_TYPE" if typ in KINDS else "TOKEN_MALFORMED",
+            detail={"field": "typ"},
+        )
+    signature = _unb64u(envelope.raw("sig"))
+    value = parse(envelope.raw("claims"))
+    when = signed_at(value)
+    unsigned = {k: v for k, v in obj.items() if k != "sig"}
+    try:
+        record = signing.verify(
+            trust, obj["kid"], _json.encode(unsigned), signature, when, context=kind.context
+        )
+    except signing.SignatureError as exc:
+        raise TokenError(
+            exc.message,
+            code=_SIGNATURE_CODES.get(exc.code, "TOKEN_SIGNATURE_INVALID"),
+            detail=exc.detail,
+        ) from None
+    signer = signer_of(value)
+    if record.party != signer:
+        raise TokenError(
+            f"signed by {record.party}, but only the {kind.signer_role} {signer} may sign it",
+            code="TOKEN_SIGNER_MISMATCH",
+            detail={"signer": record.party, "expected": signer},
+        )
+    if when > at + max_skew:
+        raise TokenError(
+            f"signed at {format_instant(when)}, after {format_instant(at)}",
+            code="TOKEN_FROM_FUTURE",
+        )
+    return value
