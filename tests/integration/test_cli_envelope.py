@@ -287,3 +287,125 @@ def test_audit_verify_detects_tampering(nodes, capsys):
     code, out, _ = run(capsys, "audit", "verify", "--data", "d", "--json")
     assert code == 8
     assert json.loads(out)["ok"] is False
+
+
+def _seal_into(capsys, data: str, times: int) -> None:
+    for _ in range(times):
+        assert (
+            run(
+                capsys,
+                "envelope",
+                "seal",
+                "--keys",
+                "kor",
+                "--label",
+                "label.json",
+                "--to",
+                "JPN",
+                "--in",
+                "secret.bin",
+                "--out",
+                "i.gsm",
+                "--data",
+                data,
+            )[0]
+            == 0
+        )
+
+
+def test_partner_checks_signed_checkpoints_and_catches_a_rewrite(nodes, capsys):
+    _seal_into(capsys, "kor-data", 2)
+    assert (
+        run(
+            capsys,
+            "audit",
+            "checkpoint",
+            "--data",
+            "kor-data",
+            "--keys",
+            "kor",
+            "--out",
+            "old.note",
+        )[0]
+        == 0
+    )
+    _seal_into(capsys, "kor-data", 3)
+    assert (
+        run(
+            capsys,
+            "audit",
+            "checkpoint",
+            "--data",
+            "kor-data",
+            "--keys",
+            "kor",
+            "--out",
+            "new.note",
+        )[0]
+        == 0
+    )
+    code, out, _ = run(capsys, "audit", "proof", "--data", "kor-data", "--old-size", "2", "--json")
+    Path("proof.json").write_text(out, encoding="utf-8")
+    code, out, _ = run(
+        capsys,
+        "audit",
+        "check",
+        "--note",
+        "new.note",
+        "--previous",
+        "old.note",
+        "--proof",
+        "proof.json",
+        "--trust",
+        "jpn",
+        "--json",
+    )
+    assert code == 0, out
+    checked = json.loads(out)
+    assert checked["consistent"] is True
+    assert checked["size"] == 5
+    assert checked["signers"] == ["gsomia/KOR/audit"]
+
+    # KOR rewrites history: another log of two entries, signed with the same key.
+    _seal_into(capsys, "rewritten", 2)
+    assert (
+        run(
+            capsys,
+            "audit",
+            "checkpoint",
+            "--data",
+            "rewritten",
+            "--keys",
+            "kor",
+            "--out",
+            "forged.note",
+        )[0]
+        == 0
+    )
+    code, out, _ = run(
+        capsys,
+        "audit",
+        "check",
+        "--note",
+        "forged.note",
+        "--previous",
+        "old.note",
+        "--trust",
+        "jpn",
+        "--json",
+    )
+    assert code == 5, out
+    assert json.loads(out)["error"]["code"] == "LOG_FORK"
+
+
+def test_checkpoint_signed_by_an_untrusted_key_is_refused(nodes, capsys):
+    _seal_into(capsys, "kor-data", 1)
+    assert (
+        run(
+            capsys, "audit", "checkpoint", "--data", "kor-data", "--keys", "kor", "--out", "cp.note"
+        )[0]
+        == 0
+    )
+    code, out, _ = run(capsys, "audit", "check", "--note", "cp.note", "--trust", "usa", "--json")
+    assert code == 5
+    assert json.loads(out)["error"]["code"].startswith("NOTE_")

@@ -187,7 +187,7 @@ def cmd_envelope_seal(args: argparse.Namespace, now: datetime) -> int:
                 AuditKind.RELEASE,
                 now,
                 keys.signing_kid,
-                f"release-to-{party}",
+                item_id,
                 decision="allow" if decision.allowed else "deny",
                 reasons=tuple(str(c) for c in decision.codes),
                 agreement=decision.agreement,

@@ -289,6 +289,37 @@ def _audit_commands(top: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--size", type=int, metavar="S", help="tree size (default: current)")
     p = _add(sub, "head", audit.cmd_head, "current size and root of the log")
     p.add_argument("--data", required=True, type=Path, metavar="DIR")
+    p = _add(
+        sub,
+        "checkpoint",
+        audit.cmd_checkpoint,
+        "sign a checkpoint of the log (C2SP signed note) to send to partners",
+    )
+    p.add_argument("--data", required=True, type=Path, metavar="DIR")
+    _keydir(p, "--keys")
+    p.add_argument("--out", type=Path, metavar="FILE")
+    p = _add(
+        sub,
+        "check",
+        audit.cmd_check,
+        "verify a partner's signed checkpoint and that it extends the previous one "
+        "(a rewritten or forked log is caught)",
+    )
+    p.add_argument("--note", required=True, type=Path, metavar="FILE")
+    p.add_argument(
+        "--trust",
+        required=True,
+        type=Path,
+        metavar="DIR",
+        help="key directory whose trust store holds the partner's keys",
+    )
+    p.add_argument("--previous", type=Path, metavar="FILE", help="the last checkpoint accepted")
+    p.add_argument(
+        "--proof",
+        type=Path,
+        metavar="FILE",
+        help="consistency proof (JSON of `gsomia audit proof --old-size`)",
+    )
 
 
 def main(argv: Sequence[str] | None = None, now: datetime | None = None) -> int:
