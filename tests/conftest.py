@@ -19,6 +19,28 @@ settings.register_profile("dev", max_examples=60, deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
+_SKIPPED: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        _SKIPPED.append(report.nodeid)
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    if report.skipped:
+        _SKIPPED.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Under CI a skipped test is a failure: every real service and tool must be there."""
+    if os.environ.get("CI", "").lower() in {"1", "true"} and _SKIPPED:
+        print(f"\nCI: {len(_SKIPPED)} test(s) skipped, which CI treats as failure:")
+        for nodeid in _SKIPPED:
+            print(f"  {nodeid}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 def at(text: str) -> datetime:
     """Shorthand for an instant."""
     return parse_instant(text)

@@ -12,10 +12,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("cedarpy")
-pytest.importorskip("casbin")
-pytest.importorskip("regopy")
-
 pytestmark = pytest.mark.integration
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "policy.py"

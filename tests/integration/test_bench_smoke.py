@@ -1,0 +1,41 @@
+"""Smoke runs of bench/envelope.py and bench/audit.py: they run and print their documented shape.
+
+No wall-clock thresholds: only the shape of the JSON and the correctness flags are checked.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+def run_bench(name: str, *args: str) -> dict:
+    done = subprocess.run(
+        [sys.executable, str(BENCH / name), "--json", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_envelope_bench_smoke() -> None:
+    result = run_bench("envelope.py", "--n", "30", "--peer-n", "3", "--passes", "1")
+    for key in ("seal_p50_ms", "open_p50_ms", "seal_open_p50_ms"):
+        assert result["ours"][key] > 0
+    assert "seal_p50_ms" in result["otdf"] or "error" in result["otdf"]
+
+
+def test_audit_bench_smoke(tmp_path) -> None:
+    result = run_bench("audit.py", "--entries", "5000", "--batch", "500", "--peer-entries", "500")
+    ours = result["ours"]
+    assert ours["entries"] == 5000
+    assert ours["durable_appends_per_s"] > 0
+    assert ours["inclusion_proof_p50_us"] > 0
+    assert result["pymerkle"]["appends_per_s"] > 0
