@@ -141,6 +141,27 @@ def test_hkdf_sha256_rfc5869_test_case_1() -> None:
     )
 
 
+def test_hkdf_sha256_rfc5869_test_case_2_long_inputs() -> None:
+    okm = prim.hkdf_sha256(
+        bytes(range(0x00, 0x50)),
+        salt=bytes(range(0x60, 0xB0)),
+        info=bytes(range(0xB0, 0x100)),
+        length=82,
+    )
+    assert okm == h(
+        "b11e398dc80327a1c8e7f78c596a49344f012eda2d4efad8a050cc4c19afa97c"
+        "59045a99cac7827271cb41c65e590e09da3275600c2f09b8367793a9aca3db71"
+        "cc30c58179ec3e87c14c01d5c1f3434f1d87"
+    )
+
+
+def test_hkdf_sha256_rfc5869_test_case_3_no_salt() -> None:
+    okm = prim.hkdf_sha256(b"\x0b" * 22, salt=None, info=b"", length=42)
+    assert okm == h(
+        "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8"
+    )
+
+
 def test_key_wrap_round_trip_and_binding() -> None:
     ephemeral, recipient = prim.AgreementKey.generate(), prim.AgreementKey.generate()
     secret = bytes(range(32))
