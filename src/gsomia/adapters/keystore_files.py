@@ -35,7 +35,6 @@ import base64
 import binascii
 import contextlib
 import hmac
-import json
 import os
 import stat
 from collections.abc import Mapping
@@ -45,6 +44,7 @@ from typing import Any, Final
 
 import rfc8785
 
+from gsomia import strictjson
 from gsomia.envelope import _primitives as prim
 from gsomia.envelope.keys import (
     KeyGeneration,
@@ -154,9 +154,9 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 def _json(data: bytes, path: Path) -> Any:
     try:
-        return json.loads(data)
-    except (ValueError, UnicodeDecodeError):
-        raise _error(f"{path} is not valid JSON", "KEY_INVALID", path) from None
+        return strictjson.loads(data, max_bytes=_MAX_FILE_BYTES, max_depth=8)
+    except strictjson.JsonProblem as exc:
+        raise _error(f"{path} is not valid JSON: {exc.message}", "KEY_INVALID", path) from None
 
 
 def _b64u(data: bytes) -> str:

@@ -17,7 +17,6 @@ Pure: no I/O, no clock; the instant is given by the caller.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ import rfc8785
 
 from gsomia.errors import InputError, InstantError
 from gsomia.instants import parse_instant, require_aware
+from gsomia.strictjson import JsonProblem, loads_canonical
 
 __all__ = ["FORMAT_VERSION", "AuditKind", "AuditRecord", "DetailValue"]
 
@@ -228,13 +228,13 @@ class AuditRecord:
 
         Raises :class:`~gsomia.errors.InputError` with code ``AUDIT_RECORD_INVALID``.
         """
-        if not isinstance(data, bytes | bytearray) or len(data) > _MAX_RECORD_BYTES:
-            raise _invalid(f"an audit record is at most {_MAX_RECORD_BYTES} bytes", "record")
+        if not isinstance(data, bytes | bytearray):
+            raise _invalid("an audit record is bytes", "record")
         try:
-            obj = json.loads(bytes(data).decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError):
-            raise _invalid("an audit record is UTF-8 JSON", "record") from None
-        if not isinstance(obj, dict) or set(obj) != _FIELDS:
+            obj = loads_canonical(data, max_bytes=_MAX_RECORD_BYTES, max_depth=4)
+        except JsonProblem as exc:
+            raise _invalid(f"not an audit record: {exc.message}", "record") from None
+        if set(obj) != _FIELDS:
             raise _invalid(f"an audit record has exactly the members {sorted(_FIELDS)}", "record")
         if obj["v"] != FORMAT_VERSION or isinstance(obj["v"], bool):
             raise _invalid(f"unsupported audit record version {obj['v']!r}", "v")

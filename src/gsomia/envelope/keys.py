@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -40,6 +39,7 @@ from typing import Any, Final, Literal, cast
 
 import rfc8785
 
+from gsomia import strictjson
 from gsomia.envelope import _primitives as prim
 from gsomia.errors import InputError, NotFoundError
 from gsomia.instants import format_instant, parse_instant, require_aware
@@ -66,6 +66,7 @@ _CURVE: Final[dict[str, str]] = {"sig": "Ed25519", "enc": "X25519"}
 _TRIGRAPH = re.compile(r"^[A-Z]{3}$")
 _KID = re.compile(r"^[0-9a-f]{16}$")
 _MAX_RECORDS = 1024
+_MAX_KEY_JSON_BYTES = 4 * 1024 * 1024  # a bundle or trust store of up to 1,024 records
 
 
 class KeyMaterialError(InputError):
@@ -267,9 +268,11 @@ def _records_from(items: object, what: str) -> tuple[PublicKeyRecord, ...]:
 
 def _parse_json(data: bytes | str, what: str) -> object:
     try:
-        return json.loads(data)
-    except (ValueError, UnicodeDecodeError):
-        raise KeyMaterialError(f"{what} is not valid JSON", code="KEY_INVALID") from None
+        return strictjson.loads(data, max_bytes=_MAX_KEY_JSON_BYTES, max_depth=8)
+    except strictjson.JsonProblem as exc:
+        raise KeyMaterialError(
+            f"{what} is not valid JSON: {exc.message}", code="KEY_INVALID"
+        ) from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,6 @@ failure is a :class:`~gsomia.proofs.errors.TokenError` ``TOKEN_MALFORMED`` (or
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -21,6 +20,7 @@ import rfc8785
 from gsomia.errors import InputError
 from gsomia.instants import format_instant, parse_instant
 from gsomia.proofs.errors import TokenError
+from gsomia.strictjson import JsonProblem, Problem, loads_canonical
 
 __all__ = ["Fields", "decode", "encode", "malformed"]
 
@@ -41,34 +41,6 @@ def malformed(message: str, field: str | None = None, **detail: Any) -> TokenErr
     return TokenError(f"malformed token: {message}", code="TOKEN_MALFORMED", detail=detail)
 
 
-class _Duplicate(Exception):
-    def __init__(self, key: str) -> None:
-        self.key = key
-
-
-class _BadNumber(Exception):
-    pass
-
-
-def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _Duplicate(key)
-        out[key] = value
-    return out
-
-
-def _no_float(text: str) -> Any:
-    raise _BadNumber(text)
-
-
-def _integer(text: str) -> int:
-    if len(text.lstrip("-")) > _MAX_INT_DIGITS:
-        raise _BadNumber(text)
-    return int(text)
-
-
 def encode(obj: Mapping[str, Any]) -> bytes:
     """The RFC 8785 canonical bytes of ``obj``."""
     return bytes(rfc8785.dumps(obj))
@@ -78,33 +50,22 @@ def decode(data: object, max_bytes: int) -> dict[str, Any]:
     """The JSON object whose canonical bytes are ``data``; anything else is refused."""
     if not isinstance(data, bytes | bytearray | memoryview):
         raise malformed("a token is bytes")
-    raw = bytes(data)
-    if len(raw) > max_bytes:
-        raise TokenError(f"a token is at most {max_bytes} bytes", code="TOKEN_TOO_LARGE")
     try:
-        text = raw.decode("utf-8")
-        obj = json.loads(
-            text,
-            object_pairs_hook=_pairs,
-            parse_float=_no_float,
-            parse_constant=_no_float,
-            parse_int=_integer,
-        )
-    except _Duplicate as exc:
-        raise malformed(f"the member {exc.key!r} appears twice", exc.key) from None
-    except _BadNumber:
-        raise malformed("floats, NaN and integers beyond 2**53 - 1 are refused") from None
-    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError included
+        return loads_canonical(data, max_bytes=max_bytes)
+    except JsonProblem as exc:
+        if exc.kind is Problem.TOO_LARGE:
+            raise TokenError(
+                f"a token is at most {max_bytes} bytes", code="TOKEN_TOO_LARGE"
+            ) from None
+        if exc.kind is Problem.DUPLICATE_KEY:
+            raise malformed(f"the member {exc.key!r} appears twice", exc.key) from None
+        if exc.kind is Problem.NUMBER:
+            raise malformed("floats, NaN and integers beyond 2**53 - 1 are refused") from None
+        if exc.kind is Problem.NOT_OBJECT:
+            raise malformed("the token is not a JSON object") from None
+        if exc.kind is Problem.NOT_CANONICAL:
+            raise malformed("the token is not in RFC 8785 canonical form") from None
         raise malformed("not UTF-8 JSON") from None
-    if not isinstance(obj, dict):
-        raise malformed("the token is not a JSON object")
-    try:
-        canonical = encode(obj)
-    except (ValueError, TypeError):  # rfc8785.CanonicalizationError: lone surrogates, big ints
-        raise malformed("the token cannot be canonicalized (RFC 8785)") from None
-    if canonical != raw:
-        raise malformed("the token is not in RFC 8785 canonical form")
-    return obj
 
 
 def _text(value: object, path: str, max_len: int) -> str:
