@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import string
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -50,7 +51,8 @@ texts = st.one_of(
     st.text(_chars, min_size=1, max_size=24),
 ).filter(lambda s: bool(s.strip()))
 parties = st.one_of(
-    st.sampled_from(["KOR", "JPN", "USA"]), st.from_regex(r"[A-Z]{3}", fullmatch=True)
+    st.sampled_from(["KOR", "JPN", "USA"]),
+    st.text(alphabet=string.ascii_uppercase, min_size=3, max_size=3),
 )
 topics = st.from_regex(r"[A-Z0-9][A-Z0-9-]{0,15}", fullmatch=True)
 zones = st.sampled_from(
@@ -112,9 +114,8 @@ def alternative_labels(
 @st.composite
 def label_sets(draw: st.DrawFn) -> LabelSet:
     originator = draw(originator_labels())
-    others = draw(
-        st.lists(parties.filter(lambda p: p != originator.originator), unique=True, max_size=3)
-    )
+    drawn = draw(st.lists(parties, unique=True, max_size=3))
+    others = [party for party in drawn if party != originator.originator]
     alts = tuple(draw(alternative_labels(originator.originator, party)) for party in others)
     return LabelSet(originator, alts)
 
