@@ -56,13 +56,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Final, TypeAlias, TypeVar
 
 import rfc8785
 
+from gsomia import strictjson
 from gsomia.errors import InstantError, LabelError
 from gsomia.instants import format_instant, parse_instant
 from gsomia.labels.model import (
@@ -93,7 +93,6 @@ L = TypeVar("L", bound=AnyLabel)
 MAX_JSON_BYTES: Final = 256 * 1024
 #: Deepest accepted nesting; a label set needs 5 (set > label > categories > category > values).
 MAX_JSON_DEPTH: Final = 8
-_MAX_INT_DIGITS: Final = 16  # 2**53 - 1 has 16 digits
 
 _ORIGINATOR_FIELDS: Final = frozenset(
     {"policy_id", "classification", "originator", "created", "categories"}
@@ -112,10 +111,6 @@ _ALTERNATIVE_FIELDS: Final = frozenset(
     }
 )
 _SET_FIELDS: Final = frozenset({"originator", "alternatives"})
-
-# A JSON string, unrolled so the match is linear; used to blank strings out before counting depth.
-_STRING: Final = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_BRACKET: Final = re.compile(r"[\[\]{}]")
 
 
 # --- encoding ---------------------------------------------------------------------------------
@@ -322,72 +317,16 @@ def from_dict(obj: object, kind: type[L]) -> L:
     return label
 
 
-class _DuplicateKeyError(Exception):
-    def __init__(self, key: str) -> None:
-        self.key = key
-
-
-class _NumberError(Exception):
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-
-def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _DuplicateKeyError(key)
-        out[key] = value
-    return out
-
-
-def _constant(text: str) -> Any:
-    raise _NumberError(text)  # NaN, Infinity, -Infinity: not JSON (RFC 8259 §6)
-
-
-def _integer(text: str) -> int:
-    if len(text.lstrip("-")) > _MAX_INT_DIGITS:
-        raise _NumberError(text[:20])
-    return int(text)
-
-
-def _check_depth(text: str) -> None:
-    depth = 0
-    for bracket in _BRACKET.finditer(_STRING.sub("", text)):
-        if bracket.group() in "[{":
-            depth += 1
-            if depth > MAX_JSON_DEPTH:
-                raise _err("LABEL_JSON_TOO_DEEP", f"JSON nested deeper than {MAX_JSON_DEPTH}")
-        else:
-            depth -= 1
-
-
-def _text_of(data: str | bytes | bytearray | memoryview) -> str:
-    if isinstance(data, str):
-        if len(data) > MAX_JSON_BYTES:
-            raise _err("LABEL_JSON_TOO_LARGE", f"label JSON exceeds {MAX_JSON_BYTES} bytes")
-        try:
-            size = len(data.encode("utf-8"))
-        except UnicodeEncodeError:
-            raise _err("LABEL_JSON_MALFORMED", "label JSON text is not valid Unicode") from None
-        if size > MAX_JSON_BYTES:
-            raise _err("LABEL_JSON_TOO_LARGE", f"label JSON exceeds {MAX_JSON_BYTES} bytes")
-        text = data
-    elif isinstance(data, bytes | bytearray | memoryview):
-        raw = bytes(data)
-        if len(raw) > MAX_JSON_BYTES:
-            raise _err("LABEL_JSON_TOO_LARGE", f"label JSON exceeds {MAX_JSON_BYTES} bytes")
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise _err("LABEL_JSON_MALFORMED", "label JSON is not UTF-8 (RFC 8259 §8.1)") from None
-    else:
-        raise _err("LABEL_JSON_MALFORMED", f"label JSON must be text or bytes, not {type(data)}")
-    if text.startswith("\ufeff"):
-        raise _err(
-            "LABEL_JSON_MALFORMED", "label JSON starts with a byte order mark (RFC 8259 §8.1)"
-        )
-    return text
+_PROBLEM_CODES: Final = {
+    strictjson.Problem.TOO_LARGE: "LABEL_JSON_TOO_LARGE",
+    strictjson.Problem.NOT_TEXT: "LABEL_JSON_MALFORMED",
+    strictjson.Problem.MALFORMED: "LABEL_JSON_MALFORMED",
+    strictjson.Problem.DUPLICATE_KEY: "LABEL_JSON_DUPLICATE_KEY",
+    strictjson.Problem.NUMBER: "LABEL_JSON_NUMBER_INVALID",
+    strictjson.Problem.TOO_DEEP: "LABEL_JSON_TOO_DEEP",
+    strictjson.Problem.NOT_OBJECT: "LABEL_JSON_NOT_OBJECT",
+    strictjson.Problem.NOT_CANONICAL: "LABEL_JSON_MALFORMED",
+}
 
 
 def loads(data: str | bytes | bytearray | memoryview, kind: type[L]) -> L:
@@ -395,30 +334,12 @@ def loads(data: str | bytes | bytearray | memoryview, kind: type[L]) -> L:
 
     Raises :class:`LabelError` (and nothing else) for any input that is not such a label.
     """
-    text = _text_of(data)
-    _check_depth(text)
     try:
-        obj = json.loads(
-            text, object_pairs_hook=_pairs, parse_constant=_constant, parse_int=_integer
+        obj = strictjson.loads(
+            data, max_bytes=MAX_JSON_BYTES, max_depth=MAX_JSON_DEPTH, allow_float=True
         )
-    except _DuplicateKeyError as exc:
-        raise LabelError(
-            f"member {exc.key!r} appears twice in one object",
-            code="LABEL_JSON_DUPLICATE_KEY",
-            detail={"field": exc.key},
-        ) from None
-    except _NumberError as exc:
-        raise _err("LABEL_JSON_NUMBER_INVALID", f"number {exc.text!r} is not allowed") from None
-    except json.JSONDecodeError as exc:
-        raise LabelError(
-            f"label is not JSON: {exc.msg}",
-            code="LABEL_JSON_MALFORMED",
-            detail={"line": exc.lineno, "column": exc.colno},
-        ) from None
-    except RecursionError:
-        raise _err("LABEL_JSON_TOO_DEEP", f"JSON nested deeper than {MAX_JSON_DEPTH}") from None
-    except ValueError as exc:  # anything else the decoder refuses
-        raise _err("LABEL_JSON_MALFORMED", f"label is not JSON: {exc}") from None
-    if not isinstance(obj, dict):
-        raise _err("LABEL_JSON_NOT_OBJECT", "a label must be a JSON object")
+    except strictjson.JsonProblem as exc:
+        code = _PROBLEM_CODES[exc.kind]
+        detail = {"field": exc.key} if exc.key is not None else dict(exc.detail)
+        raise LabelError(f"label {exc.message}", code=code, detail=detail) from None
     return from_dict(obj, kind)
