@@ -44,11 +44,11 @@ class Registry:
     parties: frozenset[str] = field(init=False)
     _pairs: Mapping[tuple[str, str], tuple[Agreement, ...]] = field(init=False, repr=False)
     _hubs: Mapping[tuple[str, str], tuple[Agreement, ...]] = field(init=False, repr=False)
-    hop_cache: dict[tuple[str, int, str, str, str, str], Any] = field(
+    hop_cache: dict[tuple[Any, ...], Any] = field(
         default_factory=dict, init=False, compare=False, repr=False
     )
-    """Memo of policy hops, owned by :mod:`gsomia.policy.exchange` (bounded: all keys are known
-    agreements, segments, parties, levels and topics)."""
+    """Memo of policy hops and allowed decisions, owned by :mod:`gsomia.policy.exchange`
+    (bounded: every key is made of known agreements, segments, parties, levels and topics)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "schemes", MappingProxyType(dict(self.schemes)))

@@ -76,6 +76,37 @@ def _hop_uncached(
     return equivalent, seg.table_version
 
 
+def _direct_allowed(
+    reg: Registry,
+    agreement_id: str,
+    version: int,
+    sender: str,
+    native: str,
+    recipient: str,
+    equivalent: str,
+) -> Decision:
+    """The allowed direct release; a value, so built once per distinct content and shared."""
+    key = ("direct", agreement_id, version, sender, native, recipient, equivalent)
+    found: Decision | None = reg.hop_cache.get(key)
+    if found is None:
+        found = reg.hop_cache[key] = Decision(
+            True,
+            (
+                Reason(
+                    Code.RELEASE_ALLOWED,
+                    f"{sender} may release {native} to {recipient} as "
+                    f"{equivalent} under {agreement_id}",
+                    _ART4,
+                ),
+            ),
+            agreement_id,
+            version,
+            (sender, recipient),
+            (Marking(sender, native), Marking(recipient, equivalent)),
+        )
+    return found
+
+
 def _label_reasons(
     reg: Registry, label: OriginatorLabel, sender: str, recipient: str, topic: str
 ) -> list[Reason]:
@@ -147,6 +178,21 @@ def release(
     of the relay.  The path and each party's marking are in the decision.
     """
     ts = at.timestamp()
+    scheme = reg.schemes.get(sender)
+    level = None if scheme is None else scheme.find(label.classification)
+    if (  # the common case, checked without building anything; else say every reason
+        level is not None
+        and label.originator == sender
+        and scheme is not None
+        and scheme.party == sender
+        and label.policy_id == scheme.id
+        and recipient in reg.parties
+        and recipient != sender
+        and topic in reg.topics
+        and (not label.topics or topic in label.topics)
+        and recipient in label.releasable_to
+    ):
+        return _route(reg, label, sender, level.native, recipient, topic, ts)
     problems = _label_reasons(reg, label, sender, recipient, topic)
     if label.originator != sender:
         problems.append(
@@ -156,34 +202,27 @@ def release(
                 _ART6,
             )
         )
-    if problems:
-        return deny(*problems)
-    level = reg.schemes[sender].find(label.classification)
-    assert level is not None
-    native = level.native
-    origin = Marking(sender, native)
+    assert problems, "the fast path above took every request without a problem"
+    return deny(*problems)
+
+
+def _route(
+    reg: Registry,
+    label: OriginatorLabel,
+    sender: str,
+    native: str,
+    recipient: str,
+    topic: str,
+    ts: float,
+) -> Decision:
+    """The release decision once the label and request are known to be in order."""
     failures: list[Reason] = []
     for agreement in reg.between(sender, recipient):
         hop = _hop(reg, agreement, sender, native, recipient, topic, ts)
         if isinstance(hop, Reason):
             failures.append(hop)
             continue
-        equivalent, version = hop
-        return Decision(
-            True,
-            (
-                Reason(
-                    Code.RELEASE_ALLOWED,
-                    f"{sender} may release {native} to {recipient} as {equivalent} under "
-                    f"{agreement.id}",
-                    _ART4,
-                ),
-            ),
-            agreement.id,
-            version,
-            (sender, recipient),
-            (origin, Marking(recipient, equivalent)),
-        )
+        return _direct_allowed(reg, agreement.id, hop[1], sender, native, recipient, hop[0])
     for agreement in reg.hub_arrangements(sender, recipient):
         hub = agreement.hub
         assert hub is not None
@@ -204,27 +243,31 @@ def release(
         if isinstance(second, Reason):
             failures.append(second)
             continue
-        return Decision(
-            True,
-            (
-                Reason(
-                    Code.RELEASE_ALLOWED,
-                    f"{sender} may release {native} to {recipient} through the hub {hub} under "
-                    f"{agreement.id}",
-                    agreement.cite,
+        key = ("hub", agreement.id, second[1], sender, native, first[0], recipient, second[0])
+        found: Decision | None = reg.hop_cache.get(key)
+        if found is None:
+            found = reg.hop_cache[key] = Decision(
+                True,
+                (
+                    Reason(
+                        Code.RELEASE_ALLOWED,
+                        f"{sender} may release {native} to {recipient} "
+                        f"through the hub {hub} under {agreement.id}",
+                        agreement.cite,
+                    ),
+                    Reason(
+                        Code.VIA_HUB,
+                        f"{hub} relays it re-marked {first[0]}; the "
+                        "originator's release is its approval of the relay",
+                        agreement.cite,
+                    ),
                 ),
-                Reason(
-                    Code.VIA_HUB,
-                    f"{hub} relays it re-marked {first[0]}; the originator's "
-                    "release is its approval of the relay",
-                    agreement.cite,
-                ),
-            ),
-            agreement.id,
-            second[1],
-            (sender, hub, recipient),
-            (origin, Marking(hub, first[0]), Marking(recipient, second[0])),
-        )
+                agreement.id,
+                second[1],
+                (sender, hub, recipient),
+                (Marking(sender, native), Marking(hub, first[0]), Marking(recipient, second[0])),
+            )
+        return found
     if not failures:
         failures.append(
             Reason(
