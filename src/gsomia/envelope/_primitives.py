@@ -40,8 +40,10 @@ from functools import lru_cache
 from typing import Final
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from gsomia.errors import GsomiaError
@@ -122,23 +124,11 @@ def constant_time_equal(a: bytes, b: bytes) -> bool:
 
 
 def hkdf_sha256(ikm: bytes, *, salt: bytes | None, info: bytes, length: int) -> bytes:
-    """HKDF-SHA256 extract-and-expand (RFC 5869 §2.2, §2.3).
-
-    Written over the standard library's C HMAC rather than ``cryptography``'s ``HKDF`` class: the
-    output is the same (RFC 5869 test vectors in tests/unit/envelope/test_primitives.py), and it
-    costs about 2 µs instead of about 9 µs, which counts five times in a seal + open.
-    """
-    if not isinstance(ikm, bytes | bytearray) or not isinstance(info, bytes | bytearray):
-        raise CryptoError("HKDF input must be bytes", code="CRYPTO_PARAMS_INVALID")
-    if not 0 < length <= 255 * 32:
-        raise CryptoError("HKDF length out of range", code="CRYPTO_PARAMS_INVALID")
-    prk = hmac.digest(salt or bytes(32), ikm, "sha256")
-    okm, block, counter = b"", b"", 1
-    while len(okm) < length:
-        block = hmac.digest(prk, block + info + bytes((counter,)), "sha256")
-        okm += block
-        counter += 1
-    return okm[:length]
+    """HKDF-SHA256 extract-and-expand (RFC 5869 §2)."""
+    try:
+        return HKDF(hashes.SHA256(), length, salt, info).derive(ikm)
+    except (ValueError, TypeError) as exc:
+        raise CryptoError(f"HKDF parameters invalid: {exc}", code="CRYPTO_PARAMS_INVALID") from None
 
 
 # --------------------------------------------------------------------------- Ed25519 (RFC 8032)
