@@ -8,6 +8,7 @@ reasons, each citing the agreement's duration clause (Art. 21 for ROK–JPN).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -180,15 +181,16 @@ def _every(years: int) -> str:
     return "each year" if years == 1 else f"every {years} years"
 
 
-def _terminated_reason(agreement: Agreement, seg: Segment, show: object) -> Reason:
-    fmt = show if callable(show) else format_instant
+def _terminated_reason(
+    agreement: Agreement, seg: Segment, show: Callable[[datetime], str]
+) -> Reason:
     if seg.cause is None and seg.notice is not None:
-        how = f"on the notice {seg.notice.by} gave {fmt(seg.notice.given_at)}"
+        how = f"on the notice {seg.notice.by} gave {show(seg.notice.given_at)}"
     else:
         how = "by the parties' decision"
     return Reason(
         "TERMINATED",
-        f"terminated {fmt(seg.start)} {how}; no new exchanges; CMI already provided "
+        f"terminated {show(seg.start)} {how}; no new exchanges; CMI already provided "
         "stays protected",
         agreement.cite,
     )
