@@ -7,8 +7,8 @@ reasons, each citing the agreement's duration clause (Art. 21 for ROK–JPN).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
