@@ -1,0 +1,121 @@
+"""Every SQL statement of the node store, as literal text (no statement is built at run time).
+
+Columns are selected in the order :mod:`.codec` decodes them; parameters are always bound.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+SELECT_ITEM: Final = (
+    "SELECT item_id, originator, labels, topic, sealed, received, agreement, table_version,"
+    " received_from, derived_from, state, state_changed FROM items WHERE item_id = ?"
+)
+SELECT_ITEMS: Final = (
+    "SELECT item_id, originator, labels, topic, sealed, received, agreement, table_version,"
+    " received_from, derived_from, state, state_changed FROM items WHERE (?1 IS NULL OR "
+    "state = ?1) AND (?2 IS NULL OR item_id > ?2) ORDER BY item_id LIMIT ?3"
+)
+INSERT_ITEM: Final = (
+    "INSERT INTO items (item_id, originator, labels, topic, sealed, received, agreement, "
+    "table_version, received_from, derived_from, state, state_changed) VALUES (?, ?, ?, ?, "
+    "?, ?, ?, ?, ?, ?, ?, ?)"
+)
+UPDATE_ITEM_STATE: Final = (
+    "UPDATE items SET state = ?, state_changed = ?, sealed = NULL WHERE item_id = ?"
+)
+UPDATE_ITEM_LABELS: Final = "UPDATE items SET labels = ? WHERE item_id = ?"
+SELECT_OUTBOX_ENTRY: Final = (
+    "SELECT seq, key, recipient, kind, subject, payload, created, state, attempts, "
+    "next_attempt, last_attempt, last_error, settled FROM outbox WHERE key = ?"
+)
+SELECT_OUTBOX: Final = (
+    "SELECT seq, key, recipient, kind, subject, payload, created, state, attempts, "
+    "next_attempt, last_attempt, last_error, settled FROM outbox WHERE seq > ?1 AND (?2 IS "
+    "NULL OR state = ?2) AND (?3 IS NULL OR subject = ?3) ORDER BY seq LIMIT ?4"
+)
+SELECT_DUE: Final = (
+    "SELECT seq, key, recipient, kind, subject, payload, created, state, attempts, "
+    "next_attempt, last_attempt, last_error, settled FROM outbox WHERE state = 'pending' "
+    "AND next_attempt <= ? ORDER BY next_attempt, seq LIMIT ?"
+)
+INSERT_OUTBOX: Final = (
+    "INSERT INTO outbox (key, recipient, kind, subject, payload, created, state, attempts, "
+    "next_attempt) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?) RETURNING seq"
+)
+UPDATE_OUTBOX_ATTEMPT: Final = (
+    "UPDATE outbox SET attempts = ?, last_attempt = ?, next_attempt = ?, last_error = ? "
+    "WHERE key = ?"
+)
+UPDATE_OUTBOX_STATE: Final = "UPDATE outbox SET state = ?, settled = ? WHERE key = ?"
+SELECT_INBOX_ENTRY: Final = (
+    "SELECT item_id, sender, digest, received, outcome, reasons, audit_index FROM inbox "
+    "WHERE item_id = ?"
+)
+INSERT_INBOX: Final = (
+    "INSERT INTO inbox (item_id, sender, digest, received, outcome, reasons, audit_index) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+SELECT_RECEIPT: Final = (
+    "SELECT item_id, party, direction, token, at FROM receipts WHERE item_id = ? AND party "
+    "= ? AND direction = ?"
+)
+SELECT_RECEIPTS: Final = (
+    "SELECT item_id, party, direction, token, at FROM receipts WHERE item_id = ? ORDER BY "
+    "party, direction"
+)
+INSERT_RECEIPT: Final = (
+    "INSERT INTO receipts (item_id, party, direction, token, at) VALUES (?, ?, ?, ?, ?)"
+)
+SELECT_OFFICIAL: Final = (
+    "SELECT official_id, nationality, clearance, duties, in_register, rank, post, roles, "
+    "active FROM officials WHERE official_id = ?"
+)
+SELECT_OFFICIALS: Final = (
+    "SELECT official_id, nationality, clearance, duties, in_register, rank, post, roles, "
+    "active FROM officials WHERE (?1 IS NULL OR official_id > ?1) ORDER BY official_id "
+    "LIMIT ?2"
+)
+SELECT_OFFICIAL_BY_HASH: Final = (
+    "SELECT o.official_id, o.nationality, o.clearance, o.duties, o.in_register, o.rank, "
+    "o.post, o.roles, o.active FROM api_tokens AS t JOIN officials AS o USING (official_id)"
+    " WHERE t.token_hash = ? AND t.revoked IS NULL AND o.active = 1"
+)
+UPSERT_OFFICIAL: Final = (
+    "INSERT INTO officials (official_id, nationality, clearance, duties, in_register, rank,"
+    " post, roles, active) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (official_id) DO "
+    "UPDATE SET nationality = excluded.nationality, clearance = excluded.clearance, duties "
+    "= excluded.duties, in_register = excluded.in_register, rank = excluded.rank, post = "
+    "excluded.post, roles = excluded.roles, active = excluded.active"
+)
+SELECT_API_HASH: Final = "SELECT revoked FROM api_tokens WHERE token_hash = ?"
+INSERT_API_HASH: Final = (
+    "INSERT INTO api_tokens (token_hash, official_id, created) VALUES (?, ?, ?)"
+)
+REVOKE_API_HASH: Final = (
+    "UPDATE api_tokens SET revoked = ? WHERE token_hash = ? AND revoked IS NULL"
+)
+SELECT_CONSENT: Final = (
+    "SELECT consent_id, kind, item_id, item_digest, originator, holder, third_party, "
+    "purpose, issued, expires, conditions, revoked_at, token, revocation FROM consents "
+    "WHERE consent_id = ?"
+)
+SELECT_CONSENTS_FOR: Final = (
+    "SELECT consent_id, kind, item_id, item_digest, originator, holder, third_party, "
+    "purpose, issued, expires, conditions, revoked_at, token, revocation FROM consents "
+    "WHERE item_id = ? ORDER BY consent_id"
+)
+INSERT_CONSENT: Final = (
+    "INSERT INTO consents (consent_id, kind, item_id, item_digest, originator, holder, "
+    "third_party, purpose, issued, expires, conditions, revoked_at, token, revocation) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+REVOKE_CONSENT: Final = "UPDATE consents SET revoked_at = ?, revocation = ? WHERE consent_id = ?"
+AUDIT_NEXT_INDEX: Final = "SELECT COALESCE(MAX(idx), -1) + 1 FROM audit_entries"
+SELECT_AUDIT_ENTRY: Final = "SELECT entry FROM audit_entries WHERE idx = ?"
+INSERT_AUDIT_ENTRY: Final = "INSERT INTO audit_entries (idx, entry, leaf_hash) VALUES (?, ?, ?)"
+INSERT_CHECKPOINT: Final = "INSERT INTO audit_checkpoints (size, root) VALUES (?, ?)"
+SELECT_LEAF_HASHES: Final = "SELECT idx, leaf_hash FROM audit_entries ORDER BY idx"
+SELECT_LATEST_CHECKPOINT: Final = (
+    "SELECT size, root FROM audit_checkpoints ORDER BY size DESC LIMIT 1"
+)

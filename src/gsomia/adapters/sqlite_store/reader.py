@@ -1,0 +1,199 @@
+"""Reads of the node store inside one SQLite transaction, and the audit tree they share.
+
+:class:`SqliteReader` implements :class:`~gsomia.ports.StoreReader`; its subclass
+:class:`~gsomia.adapters.sqlite_store.uow.SqliteUnitOfWork` adds the writes.  Every statement goes
+through :meth:`SqliteReader._rows`, which wraps ``sqlite3`` errors: a constraint violation becomes
+``STORE_CONFLICT`` (the transaction stays usable: SQLite undoes only that statement), anything
+else ``STORE_UNAVAILABLE`` and *poisons* the unit of work, which then refuses every further
+statement and rolls back, since SQLite may already have rolled the transaction back and
+statements run after that would each commit on their own.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from gsomia.adapters.sqlite_store import codec
+from gsomia.adapters.sqlite_store import queries as q
+from gsomia.audit.merkle import MerkleTree
+from gsomia.audit.records import AuditRecord
+from gsomia.errors import InputError, StoreError
+from gsomia.ports import (
+    ConsentRecord,
+    DeliveryState,
+    HeldItem,
+    InboxEntry,
+    ItemState,
+    OfficialRecord,
+    OutboxEntry,
+    ReceiptDirection,
+    ReceiptRecord,
+    check_limit,
+    conflict,
+    misuse,
+)
+
+_CHUNK: Final = 1 << 16
+
+
+@dataclass(slots=True)
+class AuditState:
+    """The in-memory Merkle tree over the stored leaf hashes, and any damage seen on loading."""
+
+    tree: MerkleTree
+    damage: str | None = None
+
+
+def load_audit(db: sqlite3.Connection) -> AuditState:
+    """Rebuild the tree from ``audit_entries`` and check it against the latest checkpoint.
+
+    Damage (a gap in the indices, a malformed hash, a checkpoint that does not match) is noted,
+    not raised: reads go on, appends are refused, and ``SqliteAuditLog(path).verify()`` says what
+    is wrong.
+    """
+    tree = MerkleTree()
+    cursor = db.execute(q.SELECT_LEAF_HASHES)
+    while rows := cursor.fetchmany(_CHUNK):
+        if rows[0][0] != tree.size or rows[-1][0] != tree.size + len(rows) - 1:
+            return AuditState(tree, f"audit indices break off near {tree.size}")
+        try:
+            tree.extend_leaf_hashes([row[1] for row in rows])
+        except InputError:
+            return AuditState(tree, "a stored leaf hash is malformed")
+    checkpoint = db.execute(q.SELECT_LATEST_CHECKPOINT).fetchone()
+    if checkpoint is None:
+        return AuditState(tree, "audit entries without a checkpoint" if tree.size else None)
+    if checkpoint[0] != tree.size or checkpoint[1] != tree.root():
+        return AuditState(tree, f"the latest checkpoint does not match the {tree.size} entries")
+    return AuditState(tree)
+
+
+def prefix(tree: MerkleTree, size: int) -> MerkleTree:
+    """The tree of the first ``size`` leaves of ``tree`` (after a rolled-back append)."""
+    return MerkleTree.from_leaf_hashes([tree.leaf_hash_at(i) for i in range(size)])
+
+
+class SqliteReader:
+    """A :class:`~gsomia.ports.StoreReader` inside an open SQLite transaction."""
+
+    def __init__(self, db: sqlite3.Connection, audit: AuditState, path: str) -> None:
+        self._db = db
+        self._audit = audit
+        self._path = path
+        self.closed = False
+        self.failed = False
+
+    def _rows(self, operation: str, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        if self.closed:
+            raise misuse("this unit of work or read has ended")
+        if self.failed:
+            raise StoreError(
+                "an earlier statement failed; this unit of work can only roll back",
+                detail={"operation": operation, "path": self._path},
+            )
+        try:
+            return self._db.execute(sql, params).fetchall()
+        except sqlite3.IntegrityError as exc:
+            raise conflict(f"{operation} conflicts with stored state: {exc}") from exc
+        except sqlite3.Error as exc:
+            self.failed = True
+            raise StoreError(
+                f"store {operation} failed: {exc}",
+                detail={"operation": operation, "path": self._path},
+            ) from exc
+
+    def _one(self, operation: str, sql: str, params: tuple[Any, ...]) -> Any:
+        rows = self._rows(operation, sql, params)
+        return rows[0] if rows else None
+
+    def item(self, item_id: str) -> HeldItem | None:
+        row = self._one("read", q.SELECT_ITEM, (item_id,))
+        return None if row is None else codec.decode(row, codec.item_from, "items")
+
+    def items(
+        self, *, state: ItemState | None = None, after: str | None = None, limit: int = 100
+    ) -> list[HeldItem]:
+        params = (None if state is None else str(state), after, check_limit(limit))
+        rows = self._rows("read", q.SELECT_ITEMS, params)
+        return [codec.decode(row, codec.item_from, "items") for row in rows]
+
+    def outbox_entry(self, key: str) -> OutboxEntry | None:
+        row = self._one("read", q.SELECT_OUTBOX_ENTRY, (key,))
+        return None if row is None else codec.decode(row, codec.outbox_from, "outbox")
+
+    def outbox(
+        self,
+        *,
+        state: DeliveryState | None = None,
+        subject: str | None = None,
+        after: int = 0,
+        limit: int = 100,
+    ) -> list[OutboxEntry]:
+        params = (after, None if state is None else str(state), subject, check_limit(limit))
+        rows = self._rows("read", q.SELECT_OUTBOX, params)
+        return [codec.decode(row, codec.outbox_from, "outbox") for row in rows]
+
+    def due(self, now: datetime, *, limit: int = 100) -> list[OutboxEntry]:
+        rows = self._rows("read", q.SELECT_DUE, (codec.instant(now), check_limit(limit)))
+        return [codec.decode(row, codec.outbox_from, "outbox") for row in rows]
+
+    def inbox_entry(self, item_id: str) -> InboxEntry | None:
+        row = self._one("read", q.SELECT_INBOX_ENTRY, (item_id,))
+        return None if row is None else codec.decode(row, codec.inbox_from, "inbox")
+
+    def receipt(
+        self, item_id: str, party: str, direction: ReceiptDirection
+    ) -> ReceiptRecord | None:
+        row = self._one("read", q.SELECT_RECEIPT, (item_id, party, str(direction)))
+        return None if row is None else codec.decode(row, codec.receipt_from, "receipts")
+
+    def receipts(self, item_id: str) -> list[ReceiptRecord]:
+        rows = self._rows("read", q.SELECT_RECEIPTS, (item_id,))
+        return [codec.decode(row, codec.receipt_from, "receipts") for row in rows]
+
+    def official(self, official_id: str) -> OfficialRecord | None:
+        row = self._one("read", q.SELECT_OFFICIAL, (official_id,))
+        return None if row is None else codec.decode(row, codec.official_from, "officials")
+
+    def officials(self, *, after: str | None = None, limit: int = 100) -> list[OfficialRecord]:
+        rows = self._rows("read", q.SELECT_OFFICIALS, (after, check_limit(limit)))
+        return [codec.decode(row, codec.official_from, "officials") for row in rows]
+
+    def official_by_token(self, token_hash: bytes) -> OfficialRecord | None:
+        if not isinstance(token_hash, bytes):
+            return None
+        row = self._one("read", q.SELECT_OFFICIAL_BY_HASH, (token_hash,))
+        return None if row is None else codec.decode(row, codec.official_from, "officials")
+
+    def consent(self, consent_id: str) -> ConsentRecord | None:
+        row = self._one("read", q.SELECT_CONSENT, (consent_id,))
+        return None if row is None else codec.decode(row, codec.consent_from, "consents")
+
+    def consents_for(self, item_id: str) -> list[ConsentRecord]:
+        rows = self._rows("read", q.SELECT_CONSENTS_FOR, (item_id,))
+        return [codec.decode(row, codec.consent_from, "consents") for row in rows]
+
+    def audit_size(self) -> int:
+        return self._audit.tree.size
+
+    def audit_entry(self, index: int) -> AuditRecord:
+        size = self._audit.tree.size
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < size:
+            raise InputError(
+                f"index {index} is not below the log's size {size}",
+                code="AUDIT_INDEX_OUT_OF_RANGE",
+            )
+        row = self._one("read", q.SELECT_AUDIT_ENTRY, (index,))
+        if row is None:
+            raise StoreError(f"audit entry {index} is missing", code="STORE_DAMAGED")
+        return codec.decode(row[0], AuditRecord.from_bytes, "audit_entries")
+
+    def audit_root(self, size: int | None = None) -> bytes:
+        tree = self._audit.tree
+        return tree.root() if size is None else tree.root_at(size)
+
+    def audit_inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
+        return self._audit.tree.inclusion_proof(index, size)

@@ -1,0 +1,209 @@
+"""The node store's schema, as forward migrations, and the code that applies them.
+
+``MIGRATIONS[n - 1]`` takes a database from version ``n - 1`` to ``n``; each is a tuple of SQL
+statements applied, with its row in ``schema_version``, in one ``BEGIN IMMEDIATE`` transaction,
+so two processes opening a new file cannot both migrate it and a failed migration leaves the
+previous version intact.  A migration is never edited once released: a change is a new one.
+
+Version 1 (tables are ``STRICT``, SQLite 3.37 or later, except the audit tables, which are exactly
+those of :mod:`gsomia.adapters.sqlite_audit` so that ``SqliteAuditLog(path).verify()`` reads
+them)::
+
+    items            item_id PK · originator · labels (JSON of the LabelSet, json_codec) · topic ·
+                     sealed BLOB (NULL once returned/destroyed) · received · agreement ·
+                     table_version · received_from · derived_from → items · state · state_changed
+    outbox           seq PK AUTOINCREMENT · key UNIQUE · recipient · kind · subject · payload ·
+                     created · state · attempts · next_attempt · last_attempt · last_error ·
+                     settled;  index (next_attempt, seq) WHERE state = 'pending'
+    inbox            item_id PK · sender · digest (32 bytes) · received · outcome · reasons (JSON)
+                     · audit_index
+    receipts         (item_id, party, direction) PK · token · at
+    officials        official_id PK · nationality · clearance · duties (JSON) · in_register ·
+                     rank · post · roles (JSON) · active
+    api_tokens       token_hash PK (SHA-256, 32 bytes) · official_id → officials · created · revoked
+    consents         consent_id PK · kind · item_id · item_digest · originator · holder ·
+                     third_party · purpose · issued · expires · conditions (JSON) · revoked_at ·
+                     token · revocation
+    audit_entries    idx PK · entry (RFC 8785 audit record) · leaf_hash (RFC 9162 §2.1.1)
+    audit_checkpoints size PK · root (one per unit of work that appended)
+
+Instants are text, ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` in UTC, fixed width so that text order is time
+order.  Triggers keep the record of custody: no row of ``items``, ``inbox``, ``receipts``,
+``outbox``, ``officials``, ``api_tokens``, ``consents`` is ever deleted (PRODUCT.md §8: an
+accepted item is never lost; Art. 6 registers), a returned or destroyed item is final (Art. 13),
+inbox and receipt rows never change, and the audit tables are append-only.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Final
+
+from gsomia.errors import StoreError
+
+__all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "migrate"]
+
+APPLICATION_ID: Final = 0x47534D41  # "GSMA" in the SQLite header: this file is a gsomia node store
+
+
+def _guard(table: str, action: str, message: str, when: str = "") -> str:
+    return (
+        f"CREATE TRIGGER {table}_no_{action.lower()} BEFORE {action} ON {table} {when}"
+        f" BEGIN SELECT RAISE(ABORT, '{message}'); END"
+    )
+
+
+_V1: Final = (
+    """CREATE TABLE items (
+        item_id TEXT PRIMARY KEY,
+        originator TEXT NOT NULL,
+        labels TEXT NOT NULL,
+        topic TEXT NOT NULL,
+        sealed BLOB,
+        received TEXT NOT NULL,
+        agreement TEXT,
+        table_version INTEGER,
+        received_from TEXT,
+        derived_from TEXT REFERENCES items (item_id),
+        state TEXT NOT NULL CHECK (state IN ('held', 'returned', 'destroyed')),
+        state_changed TEXT,
+        CHECK ((state = 'held') = (sealed IS NOT NULL))
+    ) STRICT""",
+    """CREATE TABLE outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        key TEXT NOT NULL UNIQUE,
+        recipient TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        payload BLOB NOT NULL,
+        created TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'acknowledged', 'cancelled')),
+        attempts INTEGER NOT NULL CHECK (attempts >= 0),
+        next_attempt TEXT NOT NULL,
+        last_attempt TEXT,
+        last_error TEXT,
+        settled TEXT
+    ) STRICT""",
+    "CREATE INDEX outbox_due ON outbox (next_attempt, seq) WHERE state = 'pending'",
+    "CREATE INDEX outbox_subject ON outbox (subject, seq)",
+    """CREATE TABLE inbox (
+        item_id TEXT PRIMARY KEY,
+        sender TEXT NOT NULL,
+        digest BLOB NOT NULL CHECK (length(digest) = 32),
+        received TEXT NOT NULL,
+        outcome TEXT NOT NULL CHECK (outcome IN ('accepted', 'rejected')),
+        reasons TEXT NOT NULL,
+        audit_index INTEGER
+    ) STRICT""",
+    """CREATE TABLE receipts (
+        item_id TEXT NOT NULL,
+        party TEXT NOT NULL,
+        direction TEXT NOT NULL CHECK (direction IN ('received', 'issued')),
+        token BLOB NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (item_id, party, direction)
+    ) STRICT, WITHOUT ROWID""",
+    """CREATE TABLE officials (
+        official_id TEXT PRIMARY KEY,
+        nationality TEXT NOT NULL,
+        clearance TEXT,
+        duties TEXT NOT NULL,
+        in_register INTEGER NOT NULL CHECK (in_register IN (0, 1)),
+        rank TEXT NOT NULL,
+        post TEXT NOT NULL,
+        roles TEXT NOT NULL,
+        active INTEGER NOT NULL CHECK (active IN (0, 1))
+    ) STRICT""",
+    """CREATE TABLE api_tokens (
+        token_hash BLOB PRIMARY KEY CHECK (length(token_hash) = 32),
+        official_id TEXT NOT NULL REFERENCES officials (official_id),
+        created TEXT NOT NULL,
+        revoked TEXT
+    ) STRICT, WITHOUT ROWID""",
+    "CREATE INDEX api_tokens_official ON api_tokens (official_id)",
+    """CREATE TABLE consents (
+        consent_id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('forward_consent', 'hub_approval')),
+        item_id TEXT NOT NULL,
+        item_digest TEXT NOT NULL,
+        originator TEXT NOT NULL,
+        holder TEXT NOT NULL,
+        third_party TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        issued TEXT NOT NULL,
+        expires TEXT NOT NULL,
+        conditions TEXT NOT NULL,
+        revoked_at TEXT,
+        token BLOB NOT NULL,
+        revocation BLOB
+    ) STRICT""",
+    "CREATE INDEX consents_item ON consents (item_id, consent_id)",
+    # The audit log: the tables of gsomia.adapters.sqlite_audit, verbatim in shape and names.
+    """CREATE TABLE audit_entries (
+        idx INTEGER PRIMARY KEY,
+        entry BLOB NOT NULL,
+        leaf_hash BLOB NOT NULL
+    )""",
+    """CREATE TABLE audit_checkpoints (
+        size INTEGER PRIMARY KEY,
+        root BLOB NOT NULL
+    )""",
+    *(
+        _guard(table, action, "the audit log is append-only")
+        for table in ("audit_entries", "audit_checkpoints")
+        for action in ("UPDATE", "DELETE")
+    ),
+    *(
+        _guard(table, "DELETE", "the record of custody is never deleted")
+        for table in ("items", "outbox", "inbox", "receipts", "officials", "api_tokens", "consents")
+    ),
+    *(_guard(table, "UPDATE", f"{table} rows never change") for table in ("inbox", "receipts")),
+    _guard("items", "UPDATE", "a returned or destroyed item is final", "WHEN OLD.state != 'held'"),
+)
+
+MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (_V1,)
+SCHEMA_VERSION: Final = len(MIGRATIONS)
+
+
+def migrate(db: sqlite3.Connection, path: str) -> int:
+    """Bring the database to :data:`SCHEMA_VERSION`; return the version it was at.
+
+    Raises :class:`StoreError` ``STORE_FOREIGN_FILE`` for a database that is not a node store,
+    ``STORE_SCHEMA_NEWER`` for one written by a newer gsomia.  ``sqlite3`` errors propagate (the
+    caller wraps them).
+    """
+    detail = {"path": path}
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        app_id = int(db.execute("PRAGMA application_id").fetchone()[0])
+        tables = {
+            row[0]
+            for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            if not str(row[0]).startswith("sqlite_")
+        }
+        if app_id not in (0, APPLICATION_ID) or (tables and "schema_version" not in tables):
+            raise StoreError(
+                "this file is not a gsomia node store", code="STORE_FOREIGN_FILE", detail=detail
+            )
+        if not tables:
+            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            db.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY) STRICT")
+        current = int(
+            db.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()[0]
+        )
+        if current > SCHEMA_VERSION:
+            raise StoreError(
+                f"the store has schema version {current}; this gsomia knows up to {SCHEMA_VERSION}",
+                code="STORE_SCHEMA_NEWER",
+                detail={**detail, "version": current},
+            )
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS[version - 1]:
+                db.execute(statement)
+            db.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    return current

@@ -1,0 +1,228 @@
+"""Writes of the node store inside ``BEGIN IMMEDIATE`` … ``COMMIT`` (see :mod:`.reader`).
+
+Each write checks stored state first (so a conflict has a clear message and the same code as in
+:class:`~gsomia.testing.InMemoryStore`), then runs one literal statement of :mod:`.queries`; the
+schema's constraints and triggers stand behind those checks.  Audit entries get their index at
+append time; :meth:`SqliteUnitOfWork.finish` adds the checkpoint ``(size, root)`` just before
+``COMMIT``, as :mod:`gsomia.adapters.sqlite_audit` does for a batch.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+from datetime import datetime
+
+from gsomia.adapters.sqlite_store import codec
+from gsomia.adapters.sqlite_store import queries as q
+from gsomia.adapters.sqlite_store.reader import AuditState, SqliteReader
+from gsomia.audit.merkle import leaf_hash
+from gsomia.audit.records import AuditRecord
+from gsomia.errors import InputError, StoreError
+from gsomia.instants import require_aware
+from gsomia.labels import LabelSet
+from gsomia.ports import (
+    DELIVERY_TRANSITIONS,
+    ITEM_TRANSITIONS,
+    TOKEN_HASH_SIZE,
+    ConsentRecord,
+    DeliveryState,
+    HeldItem,
+    InboxEntry,
+    ItemState,
+    OfficialRecord,
+    OutboxEntry,
+    OutboxMessage,
+    ReceiptRecord,
+    Recorded,
+    check_transition,
+    conflict,
+    not_found,
+)
+
+
+class SqliteUnitOfWork(SqliteReader):
+    """A :class:`~gsomia.ports.UnitOfWork` inside ``BEGIN IMMEDIATE`` … ``COMMIT``."""
+
+    def __init__(self, db: sqlite3.Connection, audit: AuditState, path: str) -> None:
+        super().__init__(db, audit, path)
+        self.base_size = audit.tree.size  # the committed size: the store synced it after BEGIN
+
+    def put_item(self, item: HeldItem) -> None:
+        if not isinstance(item, HeldItem) or item.state is not ItemState.HELD:
+            raise InputError("a new item is a HeldItem in state held", code="STORE_RECORD_INVALID")
+        if self.item(item.item_id) is not None:
+            raise conflict(f"item {item.item_id!r} exists", item_id=item.item_id)
+        if item.derived_from is not None and self.item(item.derived_from) is None:
+            raise not_found("item", item.derived_from)
+        self._rows("put_item", q.INSERT_ITEM, codec.item_params(item))
+
+    def _held(self, item_id: str) -> HeldItem:
+        item = self.item(item_id)
+        if item is None:
+            raise not_found("item", item_id)
+        return item
+
+    def set_item_state(self, item_id: str, state: ItemState, *, at: datetime) -> HeldItem:
+        item = self._held(item_id)
+        target = check_transition(ITEM_TRANSITIONS, item.state, state, f"item {item_id!r}")
+        new = replace(item, state=target, state_changed=at, sealed=None)
+        params = (new.state.value, codec.maybe_instant(new.state_changed), item_id)
+        self._rows("set_item_state", q.UPDATE_ITEM_STATE, params)
+        return new
+
+    def relabel(self, item_id: str, labels: LabelSet) -> HeldItem:
+        item = self._held(item_id)
+        new = replace(item, labels=labels)
+        if item.state is not ItemState.HELD or new.originator != item.originator:
+            raise conflict(f"item {item_id!r} cannot be relabelled so", item_id=item_id)
+        params = (codec.labels_text(labels), item_id)
+        self._rows("relabel", q.UPDATE_ITEM_LABELS, params)
+        return new
+
+    def enqueue(self, message: OutboxMessage) -> OutboxEntry:
+        if not isinstance(message, OutboxMessage):
+            raise InputError("enqueue takes an OutboxMessage", code="STORE_RECORD_INVALID")
+        if self.outbox_entry(message.key) is not None:
+            raise conflict(f"outbox key {message.key!r} exists", key=message.key)
+        m, created = message, codec.instant(message.created)
+        params = (m.key, m.recipient, m.kind, m.subject, m.payload, created, created)
+        seq = self._one("enqueue", q.INSERT_OUTBOX, params)[0]
+        return OutboxEntry(message, seq, DeliveryState.PENDING, 0, message.created)
+
+    def _entry(self, key: str) -> OutboxEntry:
+        entry = self.outbox_entry(key)
+        if entry is None:
+            raise not_found("outbox", key)
+        return entry
+
+    def record_attempt(
+        self, key: str, *, at: datetime, next_attempt: datetime, error: str | None = None
+    ) -> OutboxEntry:
+        entry = self._entry(key)
+        if entry.state is not DeliveryState.PENDING:
+            raise conflict(f"outbox message {key!r} is {entry.state}", key=key)
+        new = replace(
+            entry,
+            attempts=entry.attempts + 1,
+            last_attempt=at,
+            next_attempt=next_attempt,
+            last_error=error,
+        )
+        self._rows(
+            "record_attempt",
+            q.UPDATE_OUTBOX_ATTEMPT,
+            (
+                new.attempts,
+                codec.maybe_instant(new.last_attempt),
+                codec.instant(new.next_attempt),
+                new.last_error,
+                key,
+            ),
+        )
+        return new
+
+    def _settle(self, key: str, target: DeliveryState, at: datetime) -> OutboxEntry:
+        entry = self._entry(key)
+        if entry.state is target is DeliveryState.ACKNOWLEDGED:
+            return entry
+        check_transition(DELIVERY_TRANSITIONS, entry.state, target, f"outbox message {key!r}")
+        new = replace(entry, state=target, settled=at)
+        params = (target.value, codec.maybe_instant(new.settled), key)
+        self._rows("settle", q.UPDATE_OUTBOX_STATE, params)
+        return new
+
+    def acknowledge(self, key: str, *, at: datetime) -> OutboxEntry:
+        return self._settle(key, DeliveryState.ACKNOWLEDGED, at)
+
+    def cancel(self, key: str, *, at: datetime) -> OutboxEntry:
+        return self._settle(key, DeliveryState.CANCELLED, at)
+
+    def record_inbound(self, entry: InboxEntry) -> Recorded[InboxEntry]:
+        if not isinstance(entry, InboxEntry):
+            raise InputError("record_inbound takes an InboxEntry", code="STORE_RECORD_INVALID")
+        stored = self.inbox_entry(entry.item_id)
+        if stored is not None:
+            return Recorded(stored, True)
+        self._rows("record_inbound", q.INSERT_INBOX, codec.inbox_params(entry))
+        return Recorded(entry, False)
+
+    def record_receipt(self, receipt: ReceiptRecord) -> Recorded[ReceiptRecord]:
+        if not isinstance(receipt, ReceiptRecord):
+            raise InputError("record_receipt takes a ReceiptRecord", code="STORE_RECORD_INVALID")
+        stored = self.receipt(receipt.item_id, receipt.party, receipt.direction)
+        if stored is not None:
+            return Recorded(stored, True)
+        self._rows("record_receipt", q.INSERT_RECEIPT, codec.receipt_params(receipt))
+        return Recorded(receipt, False)
+
+    def put_official(self, record: OfficialRecord) -> None:
+        if not isinstance(record, OfficialRecord):
+            raise InputError("put_official takes an OfficialRecord", code="STORE_RECORD_INVALID")
+        self._rows("put_official", q.UPSERT_OFFICIAL, codec.official_params(record))
+
+    def add_token(self, official_id: str, token_hash: bytes, *, created: datetime) -> None:
+        if not isinstance(token_hash, bytes) or len(token_hash) != TOKEN_HASH_SIZE:
+            raise InputError("a token hash is 32 bytes of SHA-256", code="STORE_RECORD_INVALID")
+        stamp = codec.instant(require_aware(created, "created"))
+        if self.official(official_id) is None:
+            raise not_found("official", official_id)
+        if self._one("add_token", q.SELECT_API_HASH, (token_hash,)) is not None:
+            raise conflict("this token is already registered")
+        self._rows("add_token", q.INSERT_API_HASH, (token_hash, official_id, stamp))
+
+    def revoke_token(self, token_hash: bytes, *, at: datetime) -> None:
+        stamp = codec.instant(require_aware(at, "at"))
+        known = isinstance(token_hash, bytes)
+        if not known or self._one("revoke_token", q.SELECT_API_HASH, (token_hash,)) is None:
+            raise not_found("token", "(hash)")
+        self._rows("revoke_token", q.REVOKE_API_HASH, (stamp, token_hash))
+
+    def put_consent(self, record: ConsentRecord) -> Recorded[ConsentRecord]:
+        if not isinstance(record, ConsentRecord):
+            raise InputError("put_consent takes a ConsentRecord", code="STORE_RECORD_INVALID")
+        stored = self.consent(record.consent.consent_id)
+        if stored is not None:
+            return Recorded(stored, True)
+        self._rows("put_consent", q.INSERT_CONSENT, codec.consent_params(record))
+        return Recorded(record, False)
+
+    def revoke_consent(self, consent_id: str, *, at: datetime, revocation: bytes) -> ConsentRecord:
+        record = self.consent(consent_id)
+        if record is None:
+            raise not_found("consent", consent_id)
+        if record.revocation is not None:
+            return record
+        new = replace(record, consent=replace(record.consent, revoked_at=at), revocation=revocation)
+        params = (codec.maybe_instant(new.consent.revoked_at), new.revocation, consent_id)
+        self._rows("revoke_consent", q.REVOKE_CONSENT, params)
+        return new
+
+    def append_audit(self, record: AuditRecord) -> int:
+        if not isinstance(record, AuditRecord):
+            raise InputError("append_audit takes an AuditRecord", code="AUDIT_ENTRY_INVALID")
+        if self._audit.damage is not None:
+            raise StoreError(
+                f"the audit log is damaged ({self._audit.damage}); verify it",
+                code="AUDIT_LOG_DAMAGED",
+                detail={"path": self._path},
+            )
+        entry = record.to_bytes()
+        digest, index = leaf_hash(entry), self._audit.tree.size
+        self._rows("append_audit", q.INSERT_AUDIT_ENTRY, (index, entry, digest))
+        self._audit.tree.append_leaf_hash(digest)
+        return index
+
+    def finish(self) -> None:
+        """Before ``COMMIT``: record the checkpoint ``(size, root)`` if this unit appended.
+
+        A poisoned unit (an earlier statement failed and the caller went on) raises here, so it
+        rolls back even if the caller swallowed that error.
+        """
+        if self.failed:
+            raise StoreError("a statement of this unit of work failed; rolled back")
+        if self._audit.tree.size != self.base_size:
+            tree = self._audit.tree
+            self._rows("checkpoint", q.INSERT_CHECKPOINT, (tree.size, tree.root()))
+        if not self._db.in_transaction:
+            raise StoreError("the transaction was lost; nothing was committed")

@@ -1,0 +1,263 @@
+"""The four ports as Protocols: Clock, Store (with its reader and unit of work), Channel, KeyStore.
+
+Pure: this module declares interfaces only.  See :mod:`gsomia.ports` for the theory of operation.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from gsomia.audit.records import AuditRecord
+from gsomia.envelope.keys import NodeKeys, TrustStore
+from gsomia.errors import GsomiaError
+from gsomia.labels import LabelSet
+from gsomia.ports.records import (
+    ConsentRecord,
+    DeliveryState,
+    HeldItem,
+    InboxEntry,
+    ItemState,
+    OfficialRecord,
+    OutboxEntry,
+    OutboxMessage,
+    ReceiptDirection,
+    ReceiptRecord,
+    Recorded,
+)
+
+
+class ChannelError(GsomiaError):
+    """A partner node cannot be reached now; the outbox retries (issue 4 §1)."""
+
+    code = "CHANNEL_UNAVAILABLE"
+    status = 503
+    exit_code = 6
+    title = "Partner unreachable"
+
+
+class Clock(Protocol):
+    """The one place a node reads the time; the core takes ``now`` as an argument."""
+
+    def now(self) -> datetime:
+        """The current instant, timezone-aware, in UTC."""
+        ...
+
+
+class StoreReader(Protocol):
+    """Reads over one consistent view of a node's store (a snapshot, or a unit of work)."""
+
+    def item(self, item_id: str) -> HeldItem | None:
+        """The held item ``item_id``, whatever its state."""
+        ...
+
+    def items(
+        self, *, state: ItemState | None = None, after: str | None = None, limit: int = 100
+    ) -> list[HeldItem]:
+        """Items by ascending id, after the id ``after``, optionally in one state."""
+        ...
+
+    def outbox_entry(self, key: str) -> OutboxEntry | None:
+        """The outbox message with idempotency key ``key``."""
+        ...
+
+    def outbox(
+        self,
+        *,
+        state: DeliveryState | None = None,
+        subject: str | None = None,
+        after: int = 0,
+        limit: int = 100,
+    ) -> list[OutboxEntry]:
+        """Outbox messages in enqueue order, with ``seq`` above ``after``."""
+        ...
+
+    def due(self, now: datetime, *, limit: int = 100) -> list[OutboxEntry]:
+        """Pending messages whose next attempt is at or before ``now``, soonest first."""
+        ...
+
+    def inbox_entry(self, item_id: str) -> InboxEntry | None:
+        """The inbox entry of ``item_id``."""
+        ...
+
+    def receipt(
+        self, item_id: str, party: str, direction: ReceiptDirection
+    ) -> ReceiptRecord | None:
+        """The receipt of ``item_id`` exchanged with ``party`` in ``direction``."""
+        ...
+
+    def receipts(self, item_id: str) -> list[ReceiptRecord]:
+        """Every receipt of ``item_id``, by party then direction."""
+        ...
+
+    def official(self, official_id: str) -> OfficialRecord | None:
+        """The official ``official_id``, active or not."""
+        ...
+
+    def officials(self, *, after: str | None = None, limit: int = 100) -> list[OfficialRecord]:
+        """Officials by ascending id, after the id ``after``."""
+        ...
+
+    def official_by_token(self, token_hash: bytes) -> OfficialRecord | None:
+        """The *active* official holding the unrevoked token with this SHA-256; else None."""
+        ...
+
+    def consent(self, consent_id: str) -> ConsentRecord | None:
+        """The consent ``consent_id``."""
+        ...
+
+    def consents_for(self, item_id: str) -> list[ConsentRecord]:
+        """Every consent naming ``item_id``, by consent id."""
+        ...
+
+    def audit_size(self) -> int:
+        """The number of audit entries (in a unit of work: including its own)."""
+        ...
+
+    def audit_entry(self, index: int) -> AuditRecord:
+        """The audit record at ``index``."""
+        ...
+
+    def audit_root(self, size: int | None = None) -> bytes:
+        """The RFC 9162 root of the audit log at ``size`` (default: all entries)."""
+        ...
+
+    def audit_inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
+        """The RFC 9162 §2.1.3 inclusion proof of entry ``index``."""
+        ...
+
+
+class UnitOfWork(StoreReader, Protocol):
+    """One atomic, durable transaction: all of its writes commit together or none do."""
+
+    def put_item(self, item: HeldItem) -> None:
+        """Store a new item (``STORE_CONFLICT`` if the id exists; ``derived_from`` must exist)."""
+        ...
+
+    def set_item_state(self, item_id: str, state: ItemState, *, at: datetime) -> HeldItem:
+        """Return or destroy a held item (:data:`ITEM_TRANSITIONS`), erasing its sealed bytes."""
+        ...
+
+    def relabel(self, item_id: str, labels: LabelSet) -> HeldItem:
+        """Replace the label set of a held item (Art. 6 reclassification; same originator)."""
+        ...
+
+    def enqueue(self, message: OutboxMessage) -> OutboxEntry:
+        """Add a pending message due at its creation (``STORE_CONFLICT`` if the key exists)."""
+        ...
+
+    def record_attempt(
+        self, key: str, *, at: datetime, next_attempt: datetime, error: str | None = None
+    ) -> OutboxEntry:
+        """Count an attempt of a pending message and set its next retry instant."""
+        ...
+
+    def acknowledge(self, key: str, *, at: datetime) -> OutboxEntry:
+        """Settle a message as delivered (its receipt is recorded); idempotent."""
+        ...
+
+    def cancel(self, key: str, *, at: datetime) -> OutboxEntry:
+        """Stop retrying a pending message."""
+        ...
+
+    def record_inbound(self, entry: InboxEntry) -> Recorded[InboxEntry]:
+        """Record an authentic item id once; a duplicate returns the stored entry."""
+        ...
+
+    def record_receipt(self, receipt: ReceiptRecord) -> Recorded[ReceiptRecord]:
+        """Record a receipt once per (item, party, direction)."""
+        ...
+
+    def put_official(self, record: OfficialRecord) -> None:
+        """Add or replace an official (Art. 7 clearance and duties; Art. 6 register)."""
+        ...
+
+    def add_token(self, official_id: str, token_hash: bytes, *, created: datetime) -> None:
+        """Register the SHA-256 of a new API token of ``official_id``."""
+        ...
+
+    def revoke_token(self, token_hash: bytes, *, at: datetime) -> None:
+        """Revoke an API token; idempotent."""
+        ...
+
+    def put_consent(self, record: ConsentRecord) -> Recorded[ConsentRecord]:
+        """Record a consent once by its id (Art. 6)."""
+        ...
+
+    def revoke_consent(self, consent_id: str, *, at: datetime, revocation: bytes) -> ConsentRecord:
+        """Record the originator's signed revocation of a consent (first one wins)."""
+        ...
+
+    def append_audit(self, record: AuditRecord) -> int:
+        """Append an audit record; return its index, valid once the unit of work commits."""
+        ...
+
+
+class Store(Protocol):
+    """What a national node persists: items, outbox, inbox, receipts, officials, consents, audit.
+
+    ``unit_of_work()`` yields a :class:`UnitOfWork` that commits on a clean exit and rolls back on
+    any exception; ``read()`` yields a consistent read-only view.  Neither nests.
+    """
+
+    def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
+        """A read-write transaction."""
+        ...
+
+    def read(self) -> AbstractContextManager[StoreReader]:
+        """A read-only snapshot."""
+        ...
+
+    def close(self) -> None:
+        """Release the store's resources."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """A message received from a partner node, authenticated by its key, never by an address."""
+
+    sender: str
+    payload: bytes
+    idempotency_key: str
+
+
+class Channel(Protocol):
+    """The government-to-government channel (Arts. 9-12) from this node to its partners.
+
+    Delivery is at-least-once *because the outbox retries*: the channel itself may drop or
+    duplicate a message, and neither persists nor orders anything.  ``send`` returns once the
+    partner node has taken the message, or raises :class:`ChannelError`; ``receive`` returns the
+    messages that arrived, waiting at most ``timeout`` seconds for the first.
+    """
+
+    @property
+    def party(self) -> str:
+        """This node's party."""
+        ...
+
+    def send(self, party: str, payload: bytes, *, idempotency_key: str) -> None:
+        """Hand a sealed payload to the node of ``party``."""
+        ...
+
+    def receive(self, *, limit: int = 100, timeout: float = 0.0) -> list[Inbound]:
+        """Up to ``limit`` messages that arrived, oldest first."""
+        ...
+
+    def close(self) -> None:
+        """Stop sending and receiving."""
+        ...
+
+
+class KeyStore(Protocol):
+    """The node's own keys and its trust store of partners' public keys."""
+
+    def load_keys(self) -> NodeKeys:
+        """The node's keys (every generation)."""
+        ...
+
+    def load_trust(self) -> TrustStore:
+        """The partners' public keys the node trusts."""
+        ...

@@ -1,0 +1,403 @@
+"""The records that cross the Store port, and the two state tables they obey.
+
+Immutable values checked on construction (an ill-formed record cannot be built: ``InputError``
+with code ``STORE_RECORD_INVALID``).  Ids follow the audit record's identifier rule, item ids the
+envelope's (:func:`gsomia.envelope.wire.valid_item_id`), parties are ISO 3166-1 alpha-3 codes and
+instants are aware and kept in UTC.  Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Final, Generic, TypeVar
+
+from gsomia.envelope.wire import valid_item_id
+from gsomia.errors import GsomiaError, InputError, NotFoundError, StoreError
+from gsomia.instants import require_aware
+from gsomia.labels import LabelSet
+from gsomia.policy import Consent, ConsentKind, Official
+
+T = TypeVar("T")
+S = TypeVar("S", "ItemState", "DeliveryState")
+TOKEN_HASH_SIZE: Final = 32
+MAX_PAGE: Final = 1000
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,127}$")  # as audit record actors/subjects
+_PARTY = re.compile(r"^[A-Z]{3}$")
+_TOPIC = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,63}$")
+_KIND = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_REASON = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
+_MAX_ERROR = 1024
+
+
+def conflict(message: str, **detail: str | int | None) -> StoreError:
+    """The error for a write that contradicts stored state (a duplicate, a final state)."""
+    return StoreError(message, code="STORE_CONFLICT", detail=detail)
+
+
+def not_found(what: str, ident: object) -> NotFoundError:
+    """The error for an unknown id: code ``ITEM_NOT_FOUND``, ``OUTBOX_NOT_FOUND``, …"""
+    code = f"{what.upper().replace(' ', '_')}_NOT_FOUND"
+    return NotFoundError(f"no {what} {ident!r}", code=code, detail={"id": str(ident)})
+
+
+def misuse(message: str) -> GsomiaError:
+    """A defect of the caller: a nested unit of work, or one used after it ended."""
+    return GsomiaError(message, code="STORE_MISUSE")
+
+
+def _bad(message: str, field_name: str) -> InputError:
+    return InputError(message, code="STORE_RECORD_INVALID", detail={"field": field_name})
+
+
+def _match(pattern: re.Pattern[str], value: object, what: str) -> None:
+    if not isinstance(value, str) or not pattern.match(value):
+        raise _bad(f"{what} is ill-formed: {value!r}", what)
+
+
+def _item_id(value: object, what: str = "item_id") -> None:
+    if not isinstance(value, str) or not valid_item_id(value):
+        raise _bad(f"{what} must be 1-64 characters of [A-Za-z0-9._:-]: {value!r}", what)
+
+
+def _blob(value: object, what: str, size: int | None = None) -> None:
+    if not isinstance(value, bytes) or not value or (size is not None and len(value) != size):
+        raise _bad(f"{what} must be {size or 'non-empty'} bytes", what)
+
+
+def _aware(obj: object, name: str, optional: bool = False) -> None:
+    value = getattr(obj, name)
+    if value is None and optional:
+        return
+    object.__setattr__(obj, name, require_aware(value, name))
+
+
+def _enum(obj: object, name: str, kind: type[StrEnum]) -> None:
+    try:
+        object.__setattr__(obj, name, kind(getattr(obj, name)))
+    except ValueError:
+        raise _bad(f"{name} must be one of {[m.value for m in kind]}", name) from None
+
+
+def check_limit(limit: int) -> int:
+    """A page size from 1 to :data:`MAX_PAGE` (lists are paginated, issue 4 §3)."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
+        raise InputError(f"limit must be an integer from 1 to {MAX_PAGE}", code="LIMIT_INVALID")
+    return limit
+
+
+# -- the two state machines, as tables -----------------------------------------------------------
+
+
+class ItemState(StrEnum):
+    """Where a held item stands (Art. 6: no longer needed → returned or destroyed; Art. 13)."""
+
+    HELD = "held"
+    RETURNED = "returned"
+    DESTROYED = "destroyed"
+
+
+class DeliveryState(StrEnum):
+    """Where an outbox message stands: retried until acknowledged by a receipt, or cancelled."""
+
+    PENDING = "pending"
+    ACKNOWLEDGED = "acknowledged"
+    CANCELLED = "cancelled"
+
+
+ITEM_TRANSITIONS: Final[Mapping[tuple[ItemState, ItemState], str]] = {
+    (ItemState.HELD, ItemState.RETURNED): "Art. 6",
+    (ItemState.HELD, ItemState.DESTROYED): "Art. 6, Art. 13",
+}
+"""Allowed (from, to) item states and the article behind each; returned and destroyed are final."""
+
+DELIVERY_TRANSITIONS: Final[Mapping[tuple[DeliveryState, DeliveryState], str]] = {
+    (DeliveryState.PENDING, DeliveryState.ACKNOWLEDGED): "signed receipt recorded",
+    (DeliveryState.PENDING, DeliveryState.CANCELLED): "cancelled by a release officer",
+    (DeliveryState.CANCELLED, DeliveryState.ACKNOWLEDGED): "a receipt proves delivery anyway",
+}
+"""Allowed (from, to) delivery states.  Acknowledging twice is idempotent, not a transition."""
+
+
+def check_transition(table: Mapping[tuple[S, S], str], current: S, target: S, what: str) -> S:
+    """``target`` as a state; ``STORE_CONFLICT`` unless ``(current, target)`` is in ``table``."""
+    try:
+        state = type(current)(target)
+    except ValueError:
+        raise _bad(f"unknown state {target!r}", "state") from None
+    if (current, state) not in table:
+        raise conflict(f"{what} cannot go from {current} to {state}", state=str(current))
+    return state
+
+
+# -- records -------------------------------------------------------------------------------------
+
+
+class InboxOutcome(StrEnum):
+    """What the node decided about an authentic inbound item (Art. 4 acceptance)."""
+
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class ReceiptDirection(StrEnum):
+    """``received``: a partner's receipt for an item we sent; ``issued``: ours for one we got."""
+
+    RECEIVED = "received"
+    ISSUED = "issued"
+
+
+class Role(StrEnum):
+    """What an official may do through the API (issue 4 §1)."""
+
+    SECURITY_OFFICER = "security_officer"
+    RELEASE_OFFICER = "release_officer"
+    READER = "reader"
+    SENSOR_FEED = "sensor_feed"
+
+
+@dataclass(frozen=True, slots=True)
+class HeldItem:
+    """An item this node holds, sealed at rest (Arts. 9-12), under its label set (Art. 4).
+
+    ``received`` is when the node created (``received_from`` None) or accepted it;
+    ``agreement``/``table_version`` the agreement it came under; ``derived_from`` the original of
+    a reproduction or translation (Arts. 14-15).  Once returned or destroyed (Art. 6, Art. 13)
+    ``sealed`` is None: the bytes are erased, the record of having held the item stays.
+    """
+
+    item_id: str
+    labels: LabelSet
+    topic: str
+    sealed: bytes | None
+    received: datetime
+    agreement: str | None = None
+    table_version: int | None = None
+    received_from: str | None = None
+    derived_from: str | None = None
+    state: ItemState = ItemState.HELD
+    state_changed: datetime | None = None
+
+    def __post_init__(self) -> None:
+        _item_id(self.item_id)
+        if not isinstance(self.labels, LabelSet):
+            raise _bad("labels must be a LabelSet", "labels")
+        _match(_TOPIC, self.topic, "topic")
+        _aware(self, "received")
+        _enum(self, "state", ItemState)
+        _aware(self, "state_changed", optional=True)
+        if (self.state is ItemState.HELD) != (self.state_changed is None):
+            raise _bad("state_changed is set exactly when the item is no longer held", "state")
+        if self.state is ItemState.HELD:
+            _blob(self.sealed, "sealed")
+        elif self.sealed is not None:
+            raise _bad("a returned or destroyed item keeps no sealed bytes", "sealed")
+        if (self.agreement is None) != (self.table_version is None):
+            raise _bad("agreement and table_version go together", "agreement")
+        if self.agreement is not None:
+            _match(_ID, self.agreement, "agreement")
+            version = self.table_version
+            if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+                raise _bad("table_version must be a positive integer", "table_version")
+        if self.received_from is not None:
+            _match(_PARTY, self.received_from, "received_from")
+        if self.derived_from is not None:
+            _item_id(self.derived_from, "derived_from")
+            if self.derived_from == self.item_id:
+                raise _bad("an item is not derived from itself", "derived_from")
+
+    @property
+    def originator(self) -> str:
+        """The originating party, from the originator label (Art. 2)."""
+        return self.labels.originator.originator
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """A sealed message to a partner, keyed for idempotency (``key`` also travels on the wire)."""
+
+    key: str
+    recipient: str
+    kind: str
+    subject: str
+    payload: bytes
+    created: datetime
+
+    def __post_init__(self) -> None:
+        _match(_ID, self.key, "key")
+        _match(_PARTY, self.recipient, "recipient")
+        _match(_KIND, self.kind, "kind")
+        _match(_ID, self.subject, "subject")
+        _blob(self.payload, "payload")
+        _aware(self, "created")
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """An outbox message with its delivery state; ``seq`` is the store's enqueue order."""
+
+    message: OutboxMessage
+    seq: int
+    state: DeliveryState
+    attempts: int
+    next_attempt: datetime
+    last_attempt: datetime | None = None
+    last_error: str | None = None
+    settled: datetime | None = None
+
+    def __post_init__(self) -> None:
+        _enum(self, "state", DeliveryState)
+        for name in ("seq", "attempts"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise _bad(f"{name} must be a non-negative integer", name)
+        _aware(self, "next_attempt")
+        _aware(self, "last_attempt", optional=True)
+        _aware(self, "settled", optional=True)
+        if (self.state is DeliveryState.PENDING) != (self.settled is None):
+            raise _bad("settled is set exactly when the message is no longer pending", "settled")
+        if self.last_error is not None and (
+            not isinstance(self.last_error, str) or len(self.last_error) > _MAX_ERROR
+        ):
+            raise _bad(f"last_error is text of at most {_MAX_ERROR} characters", "last_error")
+
+    @property
+    def key(self) -> str:
+        """The message's idempotency key."""
+        return self.message.key
+
+
+@dataclass(frozen=True, slots=True)
+class InboxEntry:
+    """An authentic inbound item id, recorded once; ``digest`` is SHA-256 of its sealed bytes.
+
+    ``audit_index`` is the index of the audit record of the decision (accept or reject), which a
+    receipt quotes.
+    """
+
+    item_id: str
+    sender: str
+    digest: bytes
+    received: datetime
+    outcome: InboxOutcome
+    reasons: tuple[str, ...] = ()
+    audit_index: int | None = None
+
+    def __post_init__(self) -> None:
+        _item_id(self.item_id)
+        _match(_PARTY, self.sender, "sender")
+        _blob(self.digest, "digest", 32)
+        _aware(self, "received")
+        _enum(self, "outcome", InboxOutcome)
+        if not isinstance(self.reasons, tuple):
+            raise _bad("reasons must be a tuple of reason codes", "reasons")
+        for code in self.reasons:
+            _match(_REASON, code, "reasons")
+        if self.outcome is InboxOutcome.REJECTED and not self.reasons:
+            raise _bad("a rejection needs a reason", "reasons")
+        index = self.audit_index
+        if index is not None and (
+            isinstance(index, bool) or not isinstance(index, int) or index < 0
+        ):
+            raise _bad("audit_index must be a non-negative integer", "audit_index")
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptRecord:
+    """A signed receipt token (:mod:`gsomia.proofs.tokens`) for ``item_id``.
+
+    ``party`` is the counterpart: the recipient who signed it (``received``) or the sender it was
+    issued to (``issued``).
+    """
+
+    item_id: str
+    party: str
+    direction: ReceiptDirection
+    token: bytes
+    at: datetime
+
+    def __post_init__(self) -> None:
+        _item_id(self.item_id)
+        _match(_PARTY, self.party, "party")
+        _enum(self, "direction", ReceiptDirection)
+        _blob(self.token, "token")
+        _aware(self, "at")
+
+
+@dataclass(frozen=True, slots=True)
+class OfficialRecord:
+    """An official in the node's directory (Art. 7) with API roles; rank never grants access."""
+
+    official: Official
+    roles: frozenset[Role] = field(default_factory=frozenset)
+    active: bool = True
+
+    def __post_init__(self) -> None:
+        o = self.official
+        if not isinstance(o, Official):
+            raise _bad("official must be a gsomia.policy.Official", "official")
+        _match(_ID, o.id, "id")
+        _match(_PARTY, o.nationality, "nationality")
+        if o.clearance is not None and (not isinstance(o.clearance, str) or not o.clearance):
+            raise _bad("clearance is a level name or None", "clearance")
+        if not isinstance(o.duties, frozenset):
+            raise _bad("duties must be a frozenset of topics", "duties")
+        for topic in o.duties:
+            _match(_TOPIC, topic, "duties")
+        if not isinstance(o.rank, str) or not isinstance(o.post, str):
+            raise _bad("rank and post are text", "rank")
+        if not isinstance(self.roles, frozenset):
+            raise _bad("roles must be a frozenset of Role", "roles")
+        try:
+            object.__setattr__(self, "roles", frozenset(Role(r) for r in self.roles))
+        except ValueError:
+            raise _bad(f"roles must be among {[r.value for r in Role]}", "roles") from None
+        if not isinstance(o.in_register, bool) or not isinstance(self.active, bool):
+            raise _bad("in_register and active are booleans", "active")
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentRecord:
+    """A written consent or relay approval (Art. 6, TISA) with its signed token and revocation."""
+
+    consent: Consent
+    token: bytes
+    revocation: bytes | None = None
+
+    def __post_init__(self) -> None:
+        c = self.consent
+        if not isinstance(c, Consent):
+            raise _bad("consent must be a gsomia.policy.Consent", "consent")
+        _match(_ID, c.consent_id, "consent_id")
+        _item_id(c.item_id)
+        if not isinstance(c.kind, ConsentKind):
+            raise _bad("kind must be a ConsentKind", "kind")
+        for name in ("item_digest", "purpose"):
+            if not isinstance(getattr(c, name), str) or not getattr(c, name):
+                raise _bad(f"{name} must be non-empty text", name)
+        for name in ("originator", "holder", "third_party"):
+            _match(_PARTY, getattr(c, name), name)
+        if not isinstance(c.conditions, tuple) or not all(isinstance(x, str) for x in c.conditions):
+            raise _bad("conditions must be a tuple of text", "conditions")
+        _blob(self.token, "token")
+        if self.revocation is not None:
+            _blob(self.revocation, "revocation")
+        if (self.revocation is None) != (c.revoked_at is None):
+            raise _bad("a revocation token goes with revoked_at", "revocation")
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded(Generic[T]):
+    """The stored value after a record-once write; ``duplicate`` if it was there before."""
+
+    value: T
+    duplicate: bool
+
+
+def token_hash(token: str) -> bytes:
+    """SHA-256 of an API token: the only form a store ever holds (issue 4 §1)."""
+    return hashlib.sha256(token.encode("utf-8")).digest()

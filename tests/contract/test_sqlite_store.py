@@ -1,0 +1,277 @@
+"""What only the SQLite store can show: files, reopening, durability, damage, crashes.
+
+PRODUCT.md §8: an item accepted by a node is never lost by a crash; tokens are hashed at rest
+(issue 4 §1).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import sqlite3
+import stat
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from gsomia.adapters.sqlite_audit import SqliteAuditLog
+from gsomia.adapters.sqlite_store import SCHEMA_VERSION, STORE_FILE, SqliteStore
+from gsomia.adapters.sqlite_store.schema import APPLICATION_ID
+from gsomia.audit.merkle import MerkleTree
+from gsomia.errors import StoreError
+from gsomia.ports import ItemState, ReceiptDirection, Store, token_hash
+from tests.contract.conftest import (
+    T0,
+    audit,
+    consent,
+    inbound,
+    item,
+    message,
+    official,
+    receipt,
+)
+from tests.contract.dump import dump
+
+ROOT = Path(__file__).parents[2]
+
+
+def populate(store: Store, token: str) -> None:
+    with store.unit_of_work() as uow:
+        uow.put_item(item("item-1"))
+        uow.put_item(item("item-2", originator="USA", received_from="USA"))
+        uow.set_item_state("item-2", ItemState.DESTROYED, at=T0)
+        uow.enqueue(message())
+        uow.record_attempt("item-1/JPN", at=T0, next_attempt=T0, error="timeout")
+        uow.record_inbound(inbound("item-1", audit_index=0))
+        uow.record_receipt(receipt())
+        uow.record_receipt(receipt(direction=ReceiptDirection.ISSUED))
+        uow.put_official(official())
+        uow.add_token("kor-ro-1", token_hash(token), created=T0)
+        uow.put_consent(consent())
+        uow.revoke_consent("consent-1", at=T0, revocation=b"revocation")
+        for n in range(3):
+            uow.append_audit(audit(n=n))
+
+
+def everything(store: Store, token: str) -> dict[str, object]:
+    return dump(store, item_ids=["item-1", "item-2"], tokens=[token], consent_ids=["consent-1"])
+
+
+def test_reopen_after_close_keeps_everything(tmp_path: Path) -> None:
+    token = secrets.token_urlsafe(32)
+    with SqliteStore.in_data_dir(tmp_path) as store:
+        populate(store, token)
+        before = everything(store, token)
+    with SqliteStore.in_data_dir(tmp_path) as store:
+        assert store.migrated_from == SCHEMA_VERSION
+        assert everything(store, token) == before
+        with store.unit_of_work() as uow:
+            assert uow.append_audit(audit(n=3)) == 3
+    with SqliteAuditLog(tmp_path / STORE_FILE) as log:  # one log, verifiable by the audit tool
+        result = log.verify()
+        assert result.ok, result.problems
+        assert result.size == 4
+        assert result.checkpoints == 2
+
+
+def test_tokens_are_never_stored_in_clear(tmp_path: Path) -> None:
+    token = secrets.token_urlsafe(32)
+    store = SqliteStore.in_data_dir(tmp_path)
+    populate(store, token)
+
+    def files() -> bytes:
+        return b"".join(p.read_bytes() for p in sorted(tmp_path.iterdir()) if p.is_file())
+
+    for content in (files(), (store.close(), files())[1]):  # WAL and all, then checkpointed
+        assert token.encode() not in content
+        assert token.encode("utf-16-le") not in content
+    assert token_hash(token) in (tmp_path / STORE_FILE).read_bytes()
+
+
+def test_files_settings_and_schema(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with SqliteStore.in_data_dir(data) as store:
+        populate(store, "t")
+        db = store._db  # the durability argument rests on these settings
+        assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert db.execute("PRAGMA secure_delete").fetchone()[0] == 1
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    assert stat.S_IMODE((data / STORE_FILE).stat().st_mode) == 0o600
+    other = sqlite3.connect(data / STORE_FILE)
+    try:
+        assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert other.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+        versions = other.execute("SELECT version FROM schema_version").fetchall()
+        assert versions == [(v,) for v in range(1, SCHEMA_VERSION + 1)]
+        with pytest.raises(sqlite3.IntegrityError, match="never deleted"):
+            other.execute("DELETE FROM items")
+    finally:
+        other.close()
+
+
+def test_foreign_and_newer_files_are_refused(tmp_path: Path) -> None:
+    foreign = tmp_path / "foreign.db"
+    db = sqlite3.connect(foreign)
+    db.execute("CREATE TABLE x (y)")
+    db.close()
+    with pytest.raises(StoreError) as exc:
+        SqliteStore(foreign)
+    assert exc.value.code == "STORE_FOREIGN_FILE"
+    SqliteAuditLog(tmp_path / "audit.db").close()
+    with pytest.raises(StoreError) as exc:
+        SqliteStore(tmp_path / "audit.db")
+    assert exc.value.code == "STORE_FOREIGN_FILE"
+    (tmp_path / "garbage.db").write_bytes(b"not a database" * 100)
+    with pytest.raises(StoreError) as exc:
+        SqliteStore(tmp_path / "garbage.db")
+    assert exc.value.code == "STORE_UNAVAILABLE"
+    SqliteStore(tmp_path / "new.db").close()
+    db = sqlite3.connect(tmp_path / "new.db")
+    db.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION + 1,))
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError) as exc:
+        SqliteStore(tmp_path / "new.db")
+    assert exc.value.code == "STORE_SCHEMA_NEWER"
+
+
+def test_a_locked_store_is_unavailable_not_broken(tmp_path: Path) -> None:
+    store = SqliteStore.in_data_dir(tmp_path, timeout=0.05)
+    other = sqlite3.connect(tmp_path / STORE_FILE, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(StoreError) as exc, store.unit_of_work():
+        pass
+    assert exc.value.code == "STORE_UNAVAILABLE"
+    other.execute("ROLLBACK")
+    other.close()
+    with store.unit_of_work() as uow:
+        uow.put_item(item())
+    store.close()
+
+
+def swallow_a_failed_statement(store: SqliteStore) -> None:
+    with store.unit_of_work() as uow:
+        uow.put_item(item("item-2"))
+        with pytest.raises(StoreError) as exc:
+            uow._rows("probe", "SELEC nonsense")  # any non-constraint error
+        assert exc.value.code == "STORE_UNAVAILABLE"
+        with pytest.raises(StoreError):
+            uow.item("item-2")  # poisoned: it can only roll back
+
+
+def test_sqlite_errors_are_wrapped_and_a_failed_statement_poisons_the_unit(tmp_path: Path) -> None:
+    with SqliteStore.in_data_dir(tmp_path) as store:
+        with store.unit_of_work() as uow:
+            uow.put_item(item())
+            with pytest.raises(StoreError) as exc:
+                uow._rows("probe", "INSERT INTO items (item_id) VALUES ('item-1')")
+            assert exc.value.code == "STORE_CONFLICT"
+        with pytest.raises(StoreError):
+            swallow_a_failed_statement(store)  # even though the caller swallowed the error
+        with store.read() as r:
+            assert r.item("item-1") is not None
+            assert r.item("item-2") is None
+
+
+def test_a_damaged_row_or_log_is_reported_not_trusted(tmp_path: Path) -> None:
+    with SqliteStore.in_data_dir(tmp_path) as store:
+        populate(store, "t")
+    db = sqlite3.connect(tmp_path / STORE_FILE)
+    db.execute("UPDATE items SET labels = '{}' WHERE item_id = 'item-1'")
+    db.execute("DROP TRIGGER audit_checkpoints_no_delete")
+    db.execute("DELETE FROM audit_checkpoints")
+    db.commit()
+    db.close()
+    with SqliteStore.in_data_dir(tmp_path) as store:
+        with store.read() as r:
+            with pytest.raises(StoreError) as exc:
+                r.item("item-1")
+            assert exc.value.code == "STORE_DAMAGED"
+            assert r.audit_entry(2) == audit(n=2)  # reads go on
+        with pytest.raises(StoreError) as exc, store.unit_of_work() as uow:
+            uow.append_audit(audit(n=9))
+        assert exc.value.code == "AUDIT_LOG_DAMAGED"
+
+
+def test_two_handles_on_one_file_keep_one_log(tmp_path: Path) -> None:
+    a, b = SqliteStore.in_data_dir(tmp_path), SqliteStore.in_data_dir(tmp_path)
+    for n in range(6):
+        with (a if n % 2 else b).unit_of_work() as uow:
+            assert uow.append_audit(audit(n=n)) == n
+    expected = MerkleTree.from_entries(audit(n=n).to_bytes() for n in range(6)).root()
+    for handle in (a, b):  # each sees the other's appends
+        with handle.read() as r:
+            assert r.audit_size() == 6
+            assert r.audit_root() == expected
+    a.close()
+    b.close()
+    with SqliteAuditLog(tmp_path / STORE_FILE) as log:
+        assert log.verify().ok
+        assert log.size() == 6
+
+
+CHILD = textwrap.dedent(
+    """
+    import sys
+    from gsomia.adapters.sqlite_store import SqliteStore
+    from tests.contract.conftest import audit, inbound, item, message
+
+    store = SqliteStore.in_data_dir(sys.argv[1])
+    n = 0
+    while True:
+        with store.unit_of_work() as uow:
+            uow.put_item(item(f"item-{n}", sealed=bytes(16384)))
+            uow.enqueue(message(f"item-{n}/JPN", subject=f"item-{n}"))
+            uow.record_inbound(inbound(f"in-{n}", audit_index=n))
+            uow.append_audit(audit(f"item-{n}", n=n))
+        print(n, flush=True)
+        n += 1
+    """
+)
+
+
+def test_committed_units_survive_sigkill_and_none_is_half_written(tmp_path: Path) -> None:
+    """PRODUCT.md §8: an item accepted by a node is never lost by a crash."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")])}
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(tmp_path)], stdout=subprocess.PIPE, env=env, text=True
+    )
+    assert child.stdout is not None
+    committed: list[int] = []
+    try:
+        while len(committed) < 150:
+            line = child.stdout.readline()
+            assert line, "the child died before committing enough units"
+            committed.append(int(line))
+        child.send_signal(signal.SIGKILL)
+        committed += [int(line) for line in child.stdout if line.endswith("\n")]
+    finally:
+        child.kill()
+        child.wait()
+        child.stdout.close()
+    assert child.returncode == -signal.SIGKILL
+    assert committed == list(range(len(committed)))
+
+    with SqliteStore.in_data_dir(tmp_path) as store:
+        with store.read() as r:
+            size = r.audit_size()
+            assert size in (len(committed), len(committed) + 1)  # at most one unreported commit
+            for n in range(size):  # every unit whole: none half-written
+                held = r.item(f"item-{n}")
+                assert held is not None
+                assert held.sealed == bytes(16384)
+                assert r.outbox_entry(f"item-{n}/JPN") is not None
+                assert r.inbox_entry(f"in-{n}") is not None
+                assert r.audit_entry(n).subject == f"item-{n}"
+            assert len(r.items(limit=1000)) == size
+            assert len(r.outbox(limit=1000)) == size
+            assert r.inbox_entry(f"in-{size}") is None
+        with store.unit_of_work() as uow:
+            assert uow.append_audit(audit("after", n=size)) == size
+    with SqliteAuditLog(tmp_path / STORE_FILE) as log:
+        assert log.verify().ok
