@@ -148,6 +148,7 @@ CORE = [
     "agreements",
     "policy",
     "ports",
+    "node",
     "envelope",
     "proofs",
     "audit/merkle.py",

@@ -1,0 +1,88 @@
+"""What every use case of a node shares: its party, the registry, its ports and audit helpers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from gsomia.audit.records import AuditKind, AuditRecord, DetailValue
+from gsomia.envelope import NodeKeys, TrustStore
+from gsomia.ports import Backoff, Channel, Clock, Store, UnitOfWork
+from gsomia.registry import Registry
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,127}$")  # the audit record's identifier rule
+
+
+def ident(value: object, fallback: str) -> str:
+    """``value`` if it can name an actor or subject in the audit log, else ``fallback``.
+
+    A refused request is audited even when the id it names is ill-formed (PRODUCT.md §8).
+    """
+    return value if isinstance(value, str) and _ID.match(value) else fallback
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """A node's fixed configuration; ``open_trust`` also trusts the node's own keys (at rest)."""
+
+    party: str
+    registry: Registry
+    store: Store
+    channel: Channel
+    keys: NodeKeys
+    trust: TrustStore
+    clock: Clock
+    backoff: Backoff
+    open_trust: TrustStore = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "open_trust", self.keys.trust_self(self.trust))
+
+    @property
+    def log_origin(self) -> str:
+        """The origin line of this node's audit checkpoints (c2sp.org/tlog-checkpoint)."""
+        return f"gsomia/{self.party.lower()}/audit"
+
+    def audit(
+        self,
+        uow: UnitOfWork,
+        kind: AuditKind,
+        at: datetime,
+        actor: str,
+        subject: str,
+        decision: str,
+        reasons: tuple[str, ...],
+        *,
+        agreement: str | None = None,
+        table_version: int | None = None,
+        detail: Mapping[str, DetailValue] | None = None,
+    ) -> int:
+        """Append one audit record in ``uow``; its index once the unit commits."""
+        record = AuditRecord(
+            kind=kind,
+            at=at,
+            actor=actor,
+            subject=subject,
+            decision=decision,
+            reasons=reasons,
+            agreement=agreement,
+            table_version=table_version,
+            detail=dict(detail or {}),
+        )
+        return uow.append_audit(record)
+
+    def audit_alone(
+        self,
+        kind: AuditKind,
+        at: datetime,
+        actor: str,
+        subject: str,
+        decision: str,
+        reasons: tuple[str, ...],
+        detail: Mapping[str, DetailValue] | None = None,
+    ) -> int:
+        """Audit a refusal in a unit of work of its own (nothing else is written)."""
+        with self.store.unit_of_work() as uow:
+            return self.audit(uow, kind, at, actor, subject, decision, reasons, detail=detail)

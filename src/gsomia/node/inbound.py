@@ -1,0 +1,291 @@
+"""Receiving: partners' sealed items and receipts, exactly once in effect (issue 4 §1).
+
+Each inbound message is a frame (:mod:`gsomia.node.framing`) from a sender the channel
+authenticated by its key, never by an address (ADR 0004 §11).
+
+A sealed item
+  1. :func:`gsomia.envelope.open_item` verifies and decrypts it; every
+     :class:`~gsomia.envelope.EnvelopeError` is audited (``reject``, ``ENVELOPE_REJECTED``, with
+     ``err.cause`` in the detail for the auditor only) and nothing is stored: an unverified item
+     may not claim an item id (ADR 0004 §5).  A signer other than the authenticated sender is
+     ``NODE_SENDER_MISMATCH``.
+  2. An item id already in the inbox is a duplicate or a replay: audited (``reject``,
+     ``DUPLICATE_ITEM``), never stored twice, answered with the receipt stored the first time.
+  3. :func:`gsomia.policy.accept` decides at ``clock.now()``; a denial is audited and recorded in
+     the inbox as rejected (so a replay gets the same answer), and nothing else is stored.
+  4. In ONE unit of work: the ``accept`` audit record, the inbox entry, the held item with the
+     label set extended by this node's alternative label (Art. 4: the originator's name and our
+     equivalent level), and the signed receipt (:func:`gsomia.proofs.issue_receipt`) quoting the
+     audit index and the checkpoint ``(size, root)`` that includes it, recorded and enqueued to
+     the sender.  The sealed bytes are stored as received: sealed at rest (Arts. 9-12).
+
+A receipt
+  :func:`gsomia.proofs.verify_receipt` against the trust store; the signer must be the
+  authenticated sender, the receipt must name this node as the item's sender, and its digest must
+  be SHA-256 of the sealed item we sent (``NODE_RECEIPT_MISMATCH`` otherwise).  Then, in one unit
+  of work, it is recorded once, the outbox message ``<item id>:<recipient>`` is acknowledged and a
+  ``receipt`` record is audited; a receipt already recorded changes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from dataclasses import dataclass, field
+
+from gsomia.audit.checkpoint import Checkpoint
+from gsomia.audit.records import AuditKind
+from gsomia.envelope import EnvelopeError, open_item
+from gsomia.errors import GsomiaError
+from gsomia.labels import AlternativeLabel, LabelSet
+from gsomia.node._context import Context, ident
+from gsomia.node.errors import FrameError
+from gsomia.node.framing import FrameKind, decode, receipt_frame
+from gsomia.node.results import ReceiveSummary
+from gsomia.policy import accept
+from gsomia.ports import (
+    HeldItem,
+    Inbound,
+    InboxEntry,
+    InboxOutcome,
+    OutboxMessage,
+    ReceiptDirection,
+    ReceiptRecord,
+    check_limit,
+)
+from gsomia.proofs import Assurance, Receipt, issue_receipt, verify_receipt
+
+__all__ = ["receive"]
+
+DUPLICATE = "DUPLICATE_ITEM"
+
+
+@dataclass(slots=True)
+class _Tally:
+    accepted: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    receipts: int = 0
+    receipts_duplicate: int = 0
+    receipts_rejected: int = 0
+    rejections: list[tuple[str, str]] = field(default_factory=list)
+
+    def summary(self) -> ReceiveSummary:
+        return ReceiveSummary(
+            self.accepted,
+            self.rejected,
+            self.duplicates,
+            self.receipts,
+            self.receipts_duplicate,
+            self.receipts_rejected,
+            tuple(self.rejections),
+        )
+
+
+def receive(ctx: Context, limit: int) -> ReceiveSummary:
+    """Handle up to ``limit`` messages that arrived on the channel."""
+    tally = _Tally()
+    for message in ctx.channel.receive(limit=check_limit(limit)):
+        try:
+            frame = decode(message.payload)
+        except FrameError:
+            _reject(
+                ctx, tally, message, ident(message.idempotency_key, "unknown"), "NODE_FRAME_INVALID"
+            )
+            continue
+        if frame.kind is FrameKind.RECEIPT:
+            _receipt(ctx, tally, message, frame.body)
+        else:
+            _item(ctx, tally, message, frame.body, frame.topic, frame.purpose)
+    return tally.summary()
+
+
+def _reject(
+    ctx: Context,
+    tally: _Tally,
+    message: Inbound,
+    subject: str,
+    code: str,
+    detail: dict[str, str | None] | None = None,
+    *,
+    receipt: bool = False,
+) -> None:
+    now = ctx.clock.now()
+    ctx.audit_alone(
+        AuditKind.REJECT, now, ident(message.sender, "unknown-party"), subject, "deny", (code,),
+        {"channel_key": ident(message.idempotency_key, "invalid"), **(detail or {})},
+    )  # fmt: skip
+    if receipt:
+        tally.receipts_rejected += 1
+    else:
+        tally.rejected += 1
+    tally.rejections.append((subject, code))
+
+
+def _item(
+    ctx: Context, tally: _Tally, message: Inbound, sealed: bytes, topic: str, purpose: str
+) -> None:
+    now = ctx.clock.now()
+    fallback = ident(message.idempotency_key, "unknown")
+    try:
+        opened = open_item(sealed, ctx.keys, ctx.open_trust, now)
+    except EnvelopeError as err:  # the cause goes to our audit log only, never to the peer
+        _reject(ctx, tally, message, fallback, err.code, {"cause": err.cause.value})
+        return
+    item_id = opened.item_id
+    if opened.sender != message.sender or message.sender == ctx.party:
+        _reject(ctx, tally, message, item_id, "NODE_SENDER_MISMATCH", {"signer": opened.sender})
+        return
+    labels = opened.label if isinstance(opened.label, LabelSet) else LabelSet(opened.label)
+    digest = hashlib.sha256(sealed).digest()
+    with ctx.store.read() as reader:
+        first = reader.inbox_entry(item_id)
+    if first is not None:
+        _duplicate(ctx, tally, message, first, digest)
+        return
+    decision = accept(
+        ctx.registry,
+        labels,
+        item_id=item_id,
+        item_digest=digest.hex(),
+        sender=message.sender,
+        receiver=ctx.party,
+        topic=topic,
+        at=now,
+        purpose=purpose,
+    )
+    who = message.sender
+    if not decision.allowed:
+        with ctx.store.unit_of_work() as uow:
+            index = ctx.audit(
+                uow, AuditKind.REJECT, now, who, item_id, "deny", decision.codes,
+                detail={"topic": topic, "digest": digest.hex()},
+            )  # fmt: skip
+            uow.record_inbound(
+                InboxEntry(item_id, who, digest, now, InboxOutcome.REJECTED, decision.codes, index)
+            )
+        tally.rejected += 1
+        tally.rejections.extend((item_id, code) for code in decision.codes)
+        return
+    assert decision.agreement is not None
+    assert decision.table_version is not None
+    alternative = AlternativeLabel(  # Art. 4: the originator's name and our equivalent level
+        policy_id=ctx.registry.schemes[ctx.party].id,
+        classification=decision.markings[-1].level,
+        originator=labels.originator.originator,
+        applied_by=ctx.party,
+        agreement=decision.agreement,
+        table_version=decision.table_version,
+        applied=now,
+    )
+    with ctx.store.unit_of_work() as uow:
+        index = ctx.audit(
+            uow, AuditKind.ACCEPT, now, who, item_id, "allow", decision.codes,
+            agreement=decision.agreement, table_version=decision.table_version,
+            detail={"topic": topic, "digest": digest.hex(), "marking": alternative.classification},
+        )  # fmt: skip
+        uow.record_inbound(InboxEntry(item_id, who, digest, now, InboxOutcome.ACCEPTED, (), index))
+        uow.put_item(
+            HeldItem(
+                item_id,
+                labels.with_alternative(alternative),
+                topic,
+                sealed,
+                now,
+                agreement=decision.agreement,
+                table_version=decision.table_version,
+                received_from=who,
+            )
+        )
+        receipt = Receipt(
+            item_id=item_id,
+            item_digest=digest.hex(),
+            sender=who,
+            recipient=ctx.party,
+            received=now,
+            alternative=alternative,
+            log_index=index,
+            checkpoint=Checkpoint(ctx.log_origin, uow.audit_size(), uow.audit_root()),
+            assurance=Assurance(alternative.classification, purpose),
+        )
+        token = issue_receipt(receipt, ctx.keys)
+        uow.record_receipt(ReceiptRecord(item_id, who, ReceiptDirection.ISSUED, token, now))
+        uow.enqueue(
+            OutboxMessage(f"receipt:{item_id}", who, "receipt", item_id, receipt_frame(token), now)
+        )
+    tally.accepted += 1
+
+
+def _duplicate(
+    ctx: Context, tally: _Tally, message: Inbound, first: InboxEntry, digest: bytes
+) -> None:
+    """A replayed or duplicated item: audited, never stored again, answered as the first time."""
+    now = ctx.clock.now()
+    with ctx.store.unit_of_work() as uow:
+        ctx.audit(
+            uow, AuditKind.REJECT, now, message.sender, first.item_id, "duplicate", (DUPLICATE,),
+            detail={
+                "first_outcome": first.outcome.value,
+                "first_index": first.audit_index,
+                "same_bytes": digest == first.digest,
+            },
+        )  # fmt: skip
+        stored = uow.receipt(first.item_id, first.sender, ReceiptDirection.ISSUED)
+    tally.duplicates += 1
+    if stored is not None and first.sender == message.sender:
+        # best effort: the sender retries the item until a receipt gets through
+        with contextlib.suppress(GsomiaError):
+            ctx.channel.send(
+                message.sender,
+                receipt_frame(stored.token),
+                idempotency_key=f"receipt:{first.item_id}",
+            )
+
+
+def _receipt(ctx: Context, tally: _Tally, message: Inbound, token: bytes) -> None:
+    now = ctx.clock.now()
+    fallback = ident(message.idempotency_key, "unknown")
+    try:
+        receipt = verify_receipt(token, ctx.trust, now)
+    except GsomiaError as err:  # TokenError and its kin: a peer sent a bad token
+        _reject(ctx, tally, message, fallback, err.code, receipt=True)
+        return
+    key = f"{receipt.item_id}:{receipt.recipient}"
+    with ctx.store.read() as reader:
+        entry = reader.outbox_entry(key)
+        recorded = reader.receipt(receipt.item_id, receipt.recipient, ReceiptDirection.RECEIVED)
+    if (
+        receipt.recipient != message.sender
+        or receipt.sender != ctx.party
+        or entry is None
+        or entry.message.kind != "item"
+        or receipt.item_digest != _sent_digest(entry.message.payload)
+    ):
+        _reject(ctx, tally, message, receipt.item_id, "NODE_RECEIPT_MISMATCH", receipt=True)
+        return
+    if recorded is not None:
+        tally.receipts_duplicate += 1
+        return
+    with ctx.store.unit_of_work() as uow:
+        uow.record_receipt(
+            ReceiptRecord(receipt.item_id, receipt.recipient, ReceiptDirection.RECEIVED, token, now)
+        )
+        uow.acknowledge(key, at=now)
+        ctx.audit(
+            uow, AuditKind.RECEIPT, now, receipt.recipient, receipt.item_id, "received",
+            ("RECEIPT_VERIFIED",),
+            detail={
+                "digest": receipt.item_digest,
+                "marking": receipt.alternative.classification,
+                "log_origin": receipt.checkpoint.origin,
+                "log_index": receipt.log_index,
+                "log_size": receipt.checkpoint.size,
+                "log_root": receipt.checkpoint.root.hex(),
+            },
+        )  # fmt: skip
+    tally.receipts += 1
+
+
+def _sent_digest(frame: bytes) -> str:
+    """SHA-256 (hex) of the sealed item inside an item frame we sent."""
+    return hashlib.sha256(decode(frame).body).hexdigest()

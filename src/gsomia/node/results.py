@@ -1,0 +1,51 @@
+"""What the node's use cases return: values, never live objects (STYLE.md practice 2)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from gsomia.policy import Decision
+
+__all__ = ["ReceiveSummary", "ReleaseResult"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseResult:
+    """The outcome of one release (Art. 6: providing CMI is decided case by case).
+
+    ``released`` is all or nothing: the item went to every recipient or to none.  ``decisions``
+    holds the policy decision per recipient; ``reasons`` the reason codes of the refusal (empty
+    when released), including the node's own (``RELEASE_VIA_HUB_NOT_YET``,
+    ``NODE_NO_RECIPIENT_KEY``, ``RELEASE_WITHHELD``); ``audit_indexes`` the audit records written.
+    """
+
+    item_id: str
+    released: bool
+    decisions: Mapping[str, Decision]
+    reasons: tuple[str, ...] = ()
+    audit_indexes: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "decisions", MappingProxyType(dict(self.decisions)))
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiveSummary:
+    """What one call of :meth:`~gsomia.node.Node.receive` did with the messages that arrived.
+
+    ``accepted`` items were stored and receipted; ``rejected`` ones audited and dropped;
+    ``duplicates`` recognised and answered with the stored receipt (never stored twice);
+    ``receipts`` partners' receipts that settled an outbox message, ``receipts_duplicate`` ones
+    already recorded, ``receipts_rejected`` ones that did not verify.  ``rejections`` lists
+    ``(subject, reason code)`` for every rejection, in arrival order.
+    """
+
+    accepted: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    receipts: int = 0
+    receipts_duplicate: int = 0
+    receipts_rejected: int = 0
+    rejections: tuple[tuple[str, str], ...] = field(default=())

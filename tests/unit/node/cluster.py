@@ -1,0 +1,112 @@
+"""Three national nodes (KOR, JPN, USA) on fakes or SQLite, with real keys and officials."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from gsomia.audit.records import AuditKind, AuditRecord
+from gsomia.catalog import builtin_registry
+from gsomia.envelope import NodeKeys, TrustStore
+from gsomia.node import Node
+from gsomia.policy import Official
+from gsomia.ports import OfficialRecord, Role, Store
+from gsomia.testing import InMemoryNetwork, InMemoryStore, ManualClock
+from tests.conftest import at, make_label
+
+NOW = at("2026-11-23T12:00:00+09:00")
+PARTIES = ("KOR", "JPN", "USA")
+RELEASER = "kor-release-1"
+JPN_READER = "jpn-analyst-1"  # 極秘, on duty for NK-MISSILE
+JPN_NO_DUTY = "jpn-analyst-2"  # 極秘, on duty for maritime security only
+PAYLOAD = "북한 탄도미사일 발사 (NK ballistic missile launch)".encode()
+
+
+def officials(party: str) -> list[OfficialRecord]:
+    """The directory of each node (Art. 7: clearance under national law, duties as topics)."""
+    if party == "KOR":
+        return [
+            OfficialRecord(
+                Official(RELEASER, "KOR", "군사II급비밀", frozenset({"NK-MISSILE"}), True),
+                frozenset({Role.RELEASE_OFFICER, Role.READER}),
+            ),
+            OfficialRecord(
+                Official("kor-reader-1", "KOR", "군사II급비밀", frozenset({"NK-MISSILE"}), True),
+                frozenset({Role.READER}),
+            ),
+        ]
+    if party == "JPN":
+        return [
+            OfficialRecord(
+                Official(JPN_READER, "JPN", "極秘", frozenset({"NK-MISSILE"}), True),
+                frozenset({Role.READER}),
+            ),
+            OfficialRecord(
+                Official(JPN_NO_DUTY, "JPN", "極秘", frozenset({"MARITIME-SECURITY"}), True),
+                frozenset({Role.READER}),
+            ),
+        ]
+    return []
+
+
+@dataclass
+class Cluster:
+    """Nodes by party on one network and one manual clock."""
+
+    network: InMemoryNetwork
+    clock: ManualClock
+    stores: dict[str, Store]
+    nodes: dict[str, Node] = field(default_factory=dict)
+
+    def pump(self, rounds: int = 4, step: timedelta = timedelta(0)) -> None:
+        """Deliver and receive on every node, ``rounds`` times, moving the clock by ``step``."""
+        for _ in range(rounds):
+            for node in self.nodes.values():
+                node.deliver_due()
+            for node in self.nodes.values():
+                node.receive()
+            self.clock.advance(step)
+
+    def audit(self, party: str) -> list[AuditRecord]:
+        """The audit log of ``party``'s node."""
+        with self.stores[party].read() as reader:
+            return [reader.audit_entry(i) for i in range(reader.audit_size())]
+
+    def kinds(self, party: str) -> list[tuple[AuditKind, str | None]]:
+        """``(kind, decision)`` of each audit record of ``party``'s node."""
+        return [(r.kind, r.decision) for r in self.audit(party)]
+
+
+def build(store_for: Callable[[str], Store] | None = None) -> Cluster:
+    """A cluster of KOR, JPN and USA nodes, keys generated and trust stores exchanged."""
+    registry = builtin_registry()
+    clock = ManualClock(NOW)
+    network = InMemoryNetwork()
+    keys = {p: NodeKeys.generate(p, NOW - timedelta(days=1)) for p in PARTIES}
+    stores = {p: (store_for or (lambda _: InMemoryStore()))(p) for p in PARTIES}
+    cluster = Cluster(network, clock, stores)
+    for party in PARTIES:
+        trust = TrustStore()
+        for other in PARTIES:
+            if other != party:
+                trust = trust.add_bundle(keys[other].public_bundle())
+        with stores[party].unit_of_work() as uow:
+            for record in officials(party):
+                uow.put_official(record)
+        cluster.nodes[party] = Node(
+            party, registry, stores[party], network.channel(party), keys[party], trust, clock
+        )
+    return cluster
+
+
+def release_to_japan(cluster: Cluster, level: str = "군사II급비밀"):  # type: ignore[no-untyped-def]
+    """KOR's release officer releases the payload to JPN on NK-MISSILE."""
+    return cluster.nodes["KOR"].release(
+        RELEASER,
+        PAYLOAD,
+        make_label(level=level, created="2026-11-23T11:00:00+09:00"),
+        ["JPN"],
+        "NK-MISSILE",
+        "early warning of NK missile launches",
+    )
