@@ -148,7 +148,6 @@ CORE = [
     "agreements",
     "policy",
     "ports",
-    "node",
     "envelope",
     "proofs",
     "audit/merkle.py",
