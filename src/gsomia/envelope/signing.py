@@ -75,6 +75,7 @@ class SigningContext(Enum):
     CONSENT = b"gsomia-proof/1 consent\x00"
     REVOCATION = b"gsomia-proof/1 revocation\x00"
     RECEIPT = b"gsomia-proof/1 receipt\x00"
+    CHANNEL = b"gsomia-channel/1 request\x00"
     NOTE = b""
     COSIGNATURE = _COSIGNATURE_HEADER
 
