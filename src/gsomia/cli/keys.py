@@ -26,7 +26,7 @@ from gsomia.audit.records import AuditKind, AuditRecord
 from gsomia.catalog import builtin_registry
 from gsomia.cli.output import emit_json, reason_lines
 from gsomia.envelope import EnvelopeError, binding_data_object, open_stream, seal_stream
-from gsomia.envelope.wire import SealedItem
+from gsomia.envelope.item import SealedItem
 from gsomia.errors import DeniedError, InputError
 from gsomia.instants import format_instant
 from gsomia.labels import LabelSet, OriginatorLabel

@@ -10,6 +10,7 @@
 
 from gsomia.envelope.bdo import BDO_MEDIA_TYPE, binding_data_object
 from gsomia.envelope.errors import REJECTED, Cause, EnvelopeError, SealError
+from gsomia.envelope.item import SealedItem
 from gsomia.envelope.keys import (
     KeyLookupError,
     KeyMaterialError,
@@ -27,7 +28,6 @@ from gsomia.envelope.seal import (
     seal,
     seal_stream,
 )
-from gsomia.envelope.wire import SealedItem
 
 __all__ = [
     "BDO_MEDIA_TYPE",

@@ -123,10 +123,13 @@ def constant_time_equal(a: bytes, b: bytes) -> bool:
     return hmac.compare_digest(a, b)
 
 
+_SHA256: Final = hashes.SHA256()  # an algorithm descriptor, stateless: one serves every call
+
+
 def hkdf_sha256(ikm: bytes, *, salt: bytes | None, info: bytes, length: int) -> bytes:
     """HKDF-SHA256 extract-and-expand (RFC 5869 §2)."""
     try:
-        return HKDF(hashes.SHA256(), length, salt, info).derive(ikm)
+        return HKDF(_SHA256, length, salt, info).derive(ikm)
     except (ValueError, TypeError) as exc:
         raise CryptoError(f"HKDF parameters invalid: {exc}", code="CRYPTO_PARAMS_INVALID") from None
 
@@ -237,9 +240,6 @@ class AgreementKey:
         """X25519(k, u) (RFC 7748 §6.1); an all-zero result is refused as §6.1 advises."""
         return x25519_exchange(self, peer_public)
 
-    def _unwrap(self) -> x25519.X25519PrivateKey:
-        return self._key
-
     def __repr__(self) -> str:
         return "AgreementKey(<secret>)"
 
@@ -264,10 +264,15 @@ def x25519_exchange(private: AgreementKey, peer_public: bytes, *, cache: bool = 
 
     ``cache`` keeps the decoded peer key (for partners' long-lived keys, not ephemeral ones).
     """
-    data = _require_bytes(peer_public, KEY_SIZE, "X25519 public key")
+    if type(peer_public) is not bytes or len(peer_public) != KEY_SIZE:  # else already checked
+        peer_public = _require_bytes(peer_public, KEY_SIZE, "X25519 public key")
     try:
-        peer = _x25519_public(data) if cache else x25519.X25519PublicKey.from_public_bytes(data)
-        return private._unwrap().exchange(peer)
+        peer = (
+            _x25519_public(peer_public)
+            if cache
+            else x25519.X25519PublicKey.from_public_bytes(peer_public)
+        )
+        return private._key.exchange(peer)
     except ValueError:  # pyca refuses the all-zero output (RFC 7748 §6.1)
         raise CryptoError("X25519 exchange failed", code="CRYPTO_KEY_INVALID") from None
 
@@ -320,31 +325,33 @@ def chacha20_poly1305_decrypt(key: bytes, nonce: bytes, ciphertext: bytes, aad: 
 # --------------------------------------------------------------------------- key wrap
 
 
-def _wrap_kek(
-    shared: bytes, ephemeral_public: bytes, recipient_public: bytes, info: bytes
-) -> tuple[bytes, bytes]:
-    # kem_context = enc || pkR as in RFC 9180 §4.1, used as the HKDF salt: the derived key is
-    # bound to both public keys, which is what makes re-using one ephemeral key safe.
-    okm = hkdf_sha256(
-        shared,
-        salt=ephemeral_public + recipient_public,
-        info=info,
-        length=AEAD_KEY_SIZE + AEAD_NONCE_SIZE,
-    )
-    return okm[:AEAD_KEY_SIZE], okm[AEAD_KEY_SIZE:]
+_WRAP_OKM_SIZE: Final = AEAD_KEY_SIZE + AEAD_NONCE_SIZE  # HKDF output: key-encryption key, nonce
 
 
 def wrap_key(ephemeral: AgreementKey, recipient_public: bytes, secret: bytes, info: bytes) -> bytes:
     """Wrap ``secret`` to one recipient: X25519(ephemeral, recipient) → HKDF-SHA256 → AES-256-GCM.
 
+    ``kek || nonce = HKDF-SHA256(ikm = shared secret, salt = ephemeral public || recipient
+    public, info)``: the salt is HPKE's ``kem_context = enc || pkR`` (RFC 9180 §4.1), so the
+    derived key is bound to both public keys, which is what makes re-using one ephemeral key safe.
     One ephemeral key may serve every recipient of one item (the KeyAgreeRecipientInfo pattern of
     CMS, RFC 5753 §3.1.1 and RFC 8418; proven safe for DHIES-style schemes by Bellare, Boldyreva
-    and Staddon, "Randomness Re-use in Multi-recipient Encryption Schemes", PKC 2003) because the
-    key derivation binds the recipient's public key.  Output: ``len(secret) + 16`` bytes.
+    and Staddon, "Randomness Re-use in Multi-recipient Encryption Schemes", PKC 2003).  Output:
+    ``len(secret) + 16`` bytes.  The recipient's decoded key is cached (a partner's long-lived key).
     """
-    shared = x25519_exchange(ephemeral, recipient_public, cache=True)
-    kek, nonce = _wrap_kek(shared, ephemeral.public_raw(), recipient_public, info)
-    return aes_gcm_encrypt(kek, nonce, secret, b"")
+    if type(recipient_public) is not bytes or len(recipient_public) != KEY_SIZE:
+        recipient_public = _require_bytes(recipient_public, KEY_SIZE, "X25519 public key")
+    try:
+        shared = ephemeral._key.exchange(_x25519_public(recipient_public))
+    except ValueError:  # pyca refuses the all-zero output (RFC 7748 §6.1)
+        raise CryptoError("X25519 exchange failed", code="CRYPTO_KEY_INVALID") from None
+    try:
+        okm = HKDF(_SHA256, _WRAP_OKM_SIZE, ephemeral._public + recipient_public, info).derive(
+            shared
+        )
+        return AESGCM(okm[:AEAD_KEY_SIZE]).encrypt(okm[AEAD_KEY_SIZE:], secret, b"")
+    except (ValueError, TypeError, OverflowError):
+        raise CryptoError("key wrap parameters invalid", code="CRYPTO_PARAMS_INVALID") from None
 
 
 def unwrap_key(
@@ -352,11 +359,19 @@ def unwrap_key(
 ) -> bytes:
     """Undo :func:`wrap_key`; ``CRYPTO_TAG_INVALID`` on any failure."""
     try:
-        shared = x25519_exchange(private, ephemeral_public)
-    except CryptoError:
+        if type(ephemeral_public) is not bytes or len(ephemeral_public) != KEY_SIZE:
+            ephemeral_public = _require_bytes(ephemeral_public, KEY_SIZE, "X25519 public key")
+        peer = x25519.X25519PublicKey.from_public_bytes(ephemeral_public)  # one item's: no cache
+        shared = private._key.exchange(peer)
+    except (CryptoError, ValueError):
         raise CryptoError("key unwrap failed", code="CRYPTO_TAG_INVALID") from None
-    kek, nonce = _wrap_kek(shared, ephemeral_public, private.public_raw(), info)
-    return aes_gcm_decrypt(kek, nonce, wrapped, b"")
+    try:
+        okm = HKDF(_SHA256, _WRAP_OKM_SIZE, ephemeral_public + private._public, info).derive(shared)
+        return AESGCM(okm[:AEAD_KEY_SIZE]).decrypt(okm[AEAD_KEY_SIZE:], wrapped, b"")
+    except InvalidTag:
+        raise CryptoError("key unwrap failed", code="CRYPTO_TAG_INVALID") from None
+    except (ValueError, TypeError, OverflowError):
+        raise CryptoError("key unwrap parameters invalid", code="CRYPTO_PARAMS_INVALID") from None
 
 
 # --------------------------------------------------------------------------- secrets at rest

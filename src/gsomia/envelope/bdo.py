@@ -33,10 +33,11 @@ from typing import Any, Final
 import rfc8785
 
 from gsomia.envelope import _primitives as prim
-from gsomia.envelope import wire
+from gsomia.envelope import segments, wire
 from gsomia.envelope.errors import Cause, EnvelopeError, SealError
+from gsomia.envelope.item import SealedItem
 from gsomia.envelope.keys import NodeKeys, TrustStore
-from gsomia.envelope.wire import LabelKind, SealedItem
+from gsomia.envelope.wire import LabelKind
 from gsomia.errors import LabelError
 from gsomia.instants import format_instant
 from gsomia.labels import json_codec
@@ -164,7 +165,7 @@ def verify_binding_data_object(bdo: dict[str, Any], trust_store: TrustStore) -> 
         if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count < 2**32:
             raise EnvelopeError(Cause.MALFORMED)
         payload_digest = _unb64u(crypto["payloadDigest"])
-        tbs = wire.to_be_signed(prim.sha256(header_bytes), payload_digest, count)
+        tbs = segments.to_be_signed(prim.sha256(header_bytes), payload_digest, count)
         try:
             prim.ed25519_verify(record.public, _unb64u(crypto["signatureValue"]), tbs)
         except prim.CryptoError:

@@ -52,19 +52,19 @@ more than ``max_skew`` in the future (``CLOCK_SKEW``).
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Final, NamedTuple
 
 from gsomia.envelope import _primitives as prim
-from gsomia.envelope import wire
+from gsomia.envelope import item, segments, wire
 from gsomia.envelope.errors import REJECTED, Cause, EnvelopeError, SealError
+from gsomia.envelope.item import SealedItem
 from gsomia.envelope.keys import NodeKeys, PublicKeyRecord, TrustStore
-from gsomia.envelope.stream import SegmentOpener, SegmentSealer, split
-from gsomia.envelope.wire import LabelKind, Reader, SealedItem, Writer
+from gsomia.envelope.stream import SegmentOpener, SegmentSealer, open_records, seal_payload
+from gsomia.envelope.wire import LabelKind, Reader, Writer
 from gsomia.errors import InputError, LabelError
 from gsomia.instants import require_aware
 from gsomia.labels import json_codec
@@ -91,6 +91,8 @@ DEFAULT_MAX_SKEW: Final = timedelta(minutes=5)
 _LABEL_CACHE_MAX_BYTES: Final = 4096  # only small labels are memoized (bounded memory)
 
 Label = OriginatorLabel | LabelSet
+_LABEL_TYPES: Final = (OriginatorLabel, LabelSet)
+_BYTES_LIKE: Final = (bytes, bytearray, memoryview)
 
 
 class AgreementRef(NamedTuple):
@@ -130,21 +132,36 @@ class OpenedItem(ItemInfo):
 # ------------------------------------------------------------------ labels
 
 
+class _EncodedLabel(NamedTuple):
+    data: bytes  # RFC 8785 canonical JSON
+    digest: bytes  # SHA-256 of data
+    kind: LabelKind
+
+
 # Labels repeat (every update of a missile track carries the same one) and are immutable, so their
-# canonical bytes and their decoding are memoized — only small ones, a bounded number of them.
-_ENCODED: dict[Label, bytes] = {}
+# canonical bytes, digest and decoding are memoized — only small ones, a bounded number of them.
+# ``_LAST[0]`` short-cuts the common case of the same label object again (no hashing of it).
+_ENCODED: dict[Label, _EncodedLabel] = {}
 _CACHE_ENTRIES: Final = 256
+_LAST: Final[list[tuple[Label | None, _EncodedLabel | None]]] = [(None, None)]
 
 
-def _label_bytes(label: Label) -> bytes:
-    data = _ENCODED.get(label)
-    if data is None:
+def _encode_label(label: Label) -> _EncodedLabel:
+    last_label, entry = _LAST[0]  # one read of a tuple: consistent across threads
+    if last_label is label and entry is not None:
+        return entry
+    entry = _ENCODED.get(label)
+    if entry is None:
         data = json_codec.canonical_bytes(label)
-        if len(data) <= _LABEL_CACHE_MAX_BYTES:
-            if len(_ENCODED) >= _CACHE_ENTRIES:
-                _ENCODED.clear()  # atomic, so safe across threads; refills at once
-            _ENCODED[label] = data
-    return data
+        kind = LabelKind.LABEL_SET if isinstance(label, LabelSet) else LabelKind.ORIGINATOR
+        entry = _EncodedLabel(data, prim.sha256(data), kind)
+        if len(data) > _LABEL_CACHE_MAX_BYTES:
+            return entry
+        if len(_ENCODED) >= _CACHE_ENTRIES:
+            _ENCODED.clear()  # atomic, so safe across threads; refills at once
+        _ENCODED[label] = entry
+    _LAST[0] = (label, entry)
+    return entry
 
 
 def _decode_label_uncached(kind: LabelKind, data: bytes) -> Label:
@@ -178,10 +195,12 @@ def _originator(label: Label) -> str:
 
 
 def _recipients(recipients: Mapping[str, PublicKeyRecord], now: datetime) -> list[PublicKeyRecord]:
-    if not isinstance(recipients, Mapping) or not 1 <= len(recipients) <= wire.MAX_RECIPIENTS:
+    is_mapping = type(recipients) is dict or isinstance(recipients, Mapping)
+    if not is_mapping or not 1 <= len(recipients) <= wire.MAX_RECIPIENTS:
         raise SealError(f"give 1 to {wire.MAX_RECIPIENTS} recipients", code="SEAL_RECIPIENTS")
     out = []
-    for party, record in sorted(recipients.items()):
+    for party in sorted(recipients):  # the wire order
+        record = recipients[party]
         if not isinstance(record, PublicKeyRecord) or record.party != party or record.use != "enc":
             raise SealError(
                 f"recipient {party!r} needs its own X25519 (enc) key record", code="SEAL_RECIPIENTS"
@@ -196,6 +215,18 @@ def _recipients(recipients: Mapping[str, PublicKeyRecord], now: datetime) -> lis
     return out
 
 
+_UUID_VARIANT: Final = {digit: "89ab"[int(digit, 16) % 4] for digit in "0123456789abcdef"}
+_UUID_RANDOM_SIZE: Final = 16
+# Everything random in an item is drawn at once: content key || nonce prefix (|| UUID bytes).
+_FRESH_SIZE: Final = wire.CONTENT_KEY_SIZE + wire.NONCE_PREFIX_SIZE
+
+
+def _item_id_from(random16: bytes) -> str:
+    """A UUID of version 4 (RFC 9562 §5.4) in its canonical text form, as ``uuid.uuid4`` makes it."""
+    h = random16.hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_UUID_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+
+
 def _start(
     label: Label,
     recipients: Mapping[str, PublicKeyRecord],
@@ -204,17 +235,15 @@ def _start(
     now: datetime,
     item_id: str | None,
     segment_size: int,
-) -> tuple[wire.Header, bytes, bytes, AgreementRef]:
+) -> tuple[wire.Header, bytes, bytes]:
     """Validate the call and build the header; return it, its bytes and the payload key."""
-    if not isinstance(label, OriginatorLabel | LabelSet):
+    if not isinstance(label, _LABEL_TYPES):
         raise SealError("label must be an OriginatorLabel or a LabelSet", code="SEAL_LABEL")
     if not isinstance(sender, NodeKeys):
         raise SealError("sender must be the node's keys", code="SEAL_SENDER")
-    try:
-        now = require_aware(now, "now")
-    except InputError as exc:
-        raise SealError(exc.message, code="SEAL_TIME") from None
-    if not sender.current.sig.valid_at(now):
+    now = _time(now)
+    signing_record = sender.current.sig
+    if not signing_record.valid_at(now):
         raise SealError("the sender's signing key is not valid now", code="SEAL_SENDER")
     try:
         agreement_id, table_version = agreement_ref
@@ -232,8 +261,7 @@ def _start(
             "agreement id must be printable text of 1-128 bytes and table version an integer >= 1",
             code="SEAL_AGREEMENT",
         )
-    item_id = str(uuid.uuid4()) if item_id is None else item_id
-    if not wire.valid_item_id(item_id):
+    if item_id is not None and not wire.valid_item_id(item_id):
         raise SealError("item id must be 1-64 characters of [A-Za-z0-9._:-]", code="SEAL_ITEM_ID")
     if (
         isinstance(segment_size, bool)
@@ -245,45 +273,54 @@ def _start(
             code="SEAL_SEGMENT_SIZE",
         )
     keys = _recipients(recipients, now)
-    label_bytes = _label_bytes(label)
-    if len(label_bytes) > wire.MAX_LABEL_BYTES:
+    encoded = _encode_label(label)
+    if len(encoded.data) > wire.MAX_LABEL_BYTES:
         raise SealError("the label is too large", code="SEAL_LABEL")
-    content_key = prim.random_bytes(wire.CONTENT_KEY_SIZE)
-    payload_key, commitment = wire.content_keys(content_key)
+    fresh = prim.random_bytes(_FRESH_SIZE + (_UUID_RANDOM_SIZE if item_id is None else 0))
+    content_key = fresh[: wire.CONTENT_KEY_SIZE]
+    nonce_prefix = fresh[wire.CONTENT_KEY_SIZE : _FRESH_SIZE]
+    if item_id is None:
+        item_id = _item_id_from(fresh[_FRESH_SIZE:])  # valid by construction
+    payload_key, commitment = segments.content_keys(content_key)
     ephemeral = prim.AgreementKey.generate()
-    header = wire.Header(
+
+    def wrap(core_digest: bytes) -> tuple[wire.Recipient, ...]:
+        return tuple(
+            [
+                wire.Recipient(
+                    r.party,
+                    r.kid,
+                    prim.wrap_key(
+                        ephemeral,
+                        r.public,
+                        content_key,
+                        segments.wrap_info(core_digest, r.party, r.kid),
+                    ),
+                )
+                for r in keys
+            ]
+        )
+
+    header, header_bytes = wire.build_header(
         item_id=item_id,
         created=now,
         sender=sender.party,
-        sender_kid=sender.signing_kid,
+        sender_kid=signing_record.kid,
         agreement_id=agreement_id,
         table_version=table_version,
         segment_size=segment_size,
-        nonce_prefix=prim.random_bytes(wire.NONCE_PREFIX_SIZE),
+        nonce_prefix=nonce_prefix,
         key_commitment=commitment,
         ephemeral=ephemeral.public_raw(),
-        label_kind=LabelKind.LABEL_SET if isinstance(label, LabelSet) else LabelKind.ORIGINATOR,
-        label_digest=prim.sha256(label_bytes),
-        label_bytes=label_bytes,
-        recipients=(),
+        label_kind=encoded.kind,
+        label_digest=encoded.digest,
+        label_bytes=encoded.data,
+        wrap=wrap,
     )
-    core = header.core_bytes()
-    core_digest = prim.sha256(core)
-    wrapped = tuple(
-        wire.Recipient(
-            r.party,
-            r.kid,
-            prim.wrap_key(
-                ephemeral, r.public, content_key, wire.wrap_info(core_digest, r.party, r.kid)
-            ),
-        )
-        for r in keys
-    )
-    header = header.with_recipients(wrapped, core)
-    return header, header.encode(), payload_key, AgreementRef(agreement_id, table_version)
+    return header, header_bytes, payload_key
 
 
-def _info(header: wire.Header, label: Label, tbs: bytes) -> ItemInfo:
+def _info(header: wire.Header | wire.HeaderFields, label: Label, tbs: bytes) -> ItemInfo:
     return ItemInfo(
         item_id=header.item_id,
         created=header.created,
@@ -292,7 +329,7 @@ def _info(header: wire.Header, label: Label, tbs: bytes) -> ItemInfo:
         originator=_originator(label),
         label=label,
         agreement_ref=AgreementRef(header.agreement_id, header.table_version),
-        recipients=tuple(r.party for r in header.recipients),
+        recipients=tuple([r.party for r in header.recipients]),
         seal_digest=prim.sha256(tbs),
     )
 
@@ -313,26 +350,25 @@ def seal(
     ``payload`` is bytes or an iterable of byte chunks (re-cut into segments).  ``now`` is the
     item's creation time.  Raises :class:`SealError` if the call itself is wrong.
     """
-    header, header_bytes, payload_key, _ = _start(
+    header, header_bytes, payload_key = _start(
         label, recipients, agreement_ref, sender, now, item_id, segment_size
     )
-    sealer = SegmentSealer(header, header_bytes, payload_key)
-    if isinstance(payload, bytes | bytearray | memoryview):
-        records = [
-            sealer.seal(piece, final) for piece, final in split(bytes(payload), segment_size)
-        ]
+    if isinstance(payload, _BYTES_LIKE):
+        records, tbs = seal_payload(header, prim.sha256(header_bytes), payload_key, bytes(payload))
     elif isinstance(payload, Iterable) and not isinstance(payload, str):
+        sealer = SegmentSealer(header, header_bytes, payload_key)
         records = [sealer.seal(piece, final) for piece, final in _rechunk(payload, segment_size)]
+        tbs = sealer.to_be_signed()
     else:
         raise SealError("payload must be bytes or an iterable of bytes", code="SEAL_PAYLOAD")
-    signature = sender.signing_key.sign(sealer.to_be_signed())
+    signature = sender.signing_key.sign(tbs)
     return SealedItem(header, header_bytes, tuple(records), signature)
 
 
 def _rechunk(chunks: Iterable[bytes], size: int) -> Iterable[tuple[bytes, bool]]:
     buffer = bytearray()
     for chunk in chunks:
-        if not isinstance(chunk, bytes | bytearray | memoryview):
+        if not isinstance(chunk, _BYTES_LIKE):
             raise SealError("payload chunks must be bytes", code="SEAL_PAYLOAD")
         buffer += chunk
         while len(buffer) > size:  # keep the tail: only the last segment may be short
@@ -354,7 +390,7 @@ def seal_stream(
     segment_size: int = wire.DEFAULT_SEGMENT_SIZE,
 ) -> ItemInfo:
     """Seal everything ``reader`` yields into ``writer``, one segment in memory at a time."""
-    header, header_bytes, payload_key, _ = _start(
+    header, header_bytes, payload_key = _start(
         label, recipients, agreement_ref, sender, now, item_id, segment_size
     )
     sealer = SegmentSealer(header, header_bytes, payload_key)
@@ -376,7 +412,7 @@ def seal_stream(
 
 
 def _admit(
-    header: wire.Header,
+    header: wire.HeaderFields,
     trust_store: TrustStore,
     now: datetime,
     max_skew: timedelta,
@@ -395,20 +431,20 @@ def _admit(
     return record
 
 
-def _unwrap(header: wire.Header, own_keys: NodeKeys) -> bytes:
+def _unwrap(header: wire.HeaderFields, own_keys: NodeKeys) -> bytes:
     """The payload key, if we are a recipient and the wrap and commitment hold."""
     entry = header.recipient(own_keys.party)
     key = None if entry is None else own_keys.agreement_key_for(entry.kid)
     if entry is None or key is None:
         raise EnvelopeError(Cause.NOT_A_RECIPIENT)
-    info = wire.wrap_info(prim.sha256(header.core_bytes()), entry.party, entry.kid)
+    info = segments.wrap_info(prim.sha256(header.core), entry.party, entry.kid)
     try:
         content_key = prim.unwrap_key(key, header.ephemeral, entry.wrapped, info)
     except prim.CryptoError:
         raise EnvelopeError(Cause.DECRYPT_FAILED) from None
     if len(content_key) != wire.CONTENT_KEY_SIZE:
         raise EnvelopeError(Cause.DECRYPT_FAILED)
-    payload_key, commitment = wire.content_keys(content_key)
+    payload_key, commitment = segments.content_keys(content_key)
     if not prim.constant_time_equal(commitment, header.key_commitment):
         raise EnvelopeError(Cause.KEY_COMMITMENT)
     return payload_key
@@ -422,10 +458,42 @@ def _verify(record: PublicKeyRecord, signature: bytes, tbs: bytes) -> None:
 
 
 def _time(now: datetime) -> datetime:
+    if type(now) is datetime and now.tzinfo is UTC:
+        return now  # already what require_aware returns: aware, in UTC
     try:
         return require_aware(now, "now")
     except InputError as exc:
         raise SealError(exc.message, code="SEAL_TIME") from None
+
+
+def _signed_bytes(
+    sealed: SealedItem | bytes, max_size: int
+) -> tuple[wire.HeaderFields, bytes, Sequence[bytes], bytes, bytes]:
+    """Header, SHA-256 of its bytes, segment records, signature, and what the signature covers.
+
+    Framing and every segment head are checked; nothing is verified or decrypted yet.
+    """
+    if not isinstance(sealed, SealedItem):
+        header, records, signature = item.parse_item(sealed, max_size)
+        header_digest = prim.sha256(header.encoded)
+        payload_digest = prim.sha256(b"".join(records))
+        return (
+            header,
+            header_digest,
+            records,
+            signature,
+            segments.to_be_signed(header_digest, payload_digest, len(records)),
+        )
+    # An object built by the caller: its fields must be exactly what was signed, and every
+    # segment record is checked as the parser would have.
+    if sealed.header.encode() != sealed.header_bytes:
+        raise EnvelopeError(Cause.MALFORMED)
+    header_digest = prim.sha256(sealed.header_bytes)
+    opener = SegmentOpener(sealed.header, header_digest, None)
+    for record in sealed.segments:
+        opener.hash_only(record)
+    tbs = opener.to_be_signed()
+    return sealed.header.fields(), header_digest, sealed.segments, sealed.signature, tbs
 
 
 def open_item(
@@ -441,39 +509,27 @@ def open_item(
     """Verify and decrypt a whole item; every failure is the same :class:`EnvelopeError`."""
     now = _time(now)
     try:
-        item = (
-            sealed
-            if isinstance(sealed, SealedItem)
-            else SealedItem.from_bytes(sealed, max_size=max_size)
-        )
-        header = item.header
-        if item is sealed and header.encode() != item.header_bytes:
-            raise EnvelopeError(Cause.MALFORMED)  # fields must be exactly what was signed
-        opener = SegmentOpener(header, prim.sha256(item.header_bytes), None)
-        for record in item.segments:
-            opener.hash_only(record)
-        tbs = opener.to_be_signed()
+        header, header_digest, segments, signature, tbs = _signed_bytes(sealed, max_size)
         sender_key = _admit(header, trust_store, now, max_skew, max_age)
-        _verify(sender_key, item.signature, tbs)
+        _verify(sender_key, signature, tbs)
         label = _decode_label(header.label_kind, header.label_bytes)
-        opener.unlock(_unwrap(header, own_keys))
-        payload = b"".join(opener.decrypt_only(r, i) for i, r in enumerate(item.segments))
+        payload_key = _unwrap(header, own_keys)
+        payload = open_records(payload_key, header.nonce_prefix, header_digest, segments)
     except EnvelopeError:
         raise
     except (ValueError, TypeError, IndexError, OverflowError, UnicodeError):
         raise EnvelopeError(Cause.MALFORMED) from None
-    info = _info(header, label, tbs)
-    return OpenedItem(
-        item_id=info.item_id,
-        created=info.created,
-        sender=info.sender,
-        kid=info.kid,
-        originator=info.originator,
-        label=info.label,
-        agreement_ref=info.agreement_ref,
-        recipients=info.recipients,
-        seal_digest=info.seal_digest,
-        payload=payload,
+    return OpenedItem(  # positional, in field order: item_id … seal_digest, payload
+        header.item_id,
+        header.created,
+        header.sender,
+        header.sender_kid,
+        _originator(label),
+        label,
+        AgreementRef(header.agreement_id, header.table_version),
+        tuple([r.party for r in header.recipients]),
+        prim.sha256(tbs),
+        payload,
     )
 
 
@@ -497,9 +553,9 @@ def open_stream(
     """
     now = _time(now)
     try:
-        header, header_bytes = wire.read_header(reader)
+        header = wire.read_header_fields(reader)
         sender_key = _admit(header, trust_store, now, max_skew, max_age)
-        opener = SegmentOpener(header, prim.sha256(header_bytes), _unwrap(header, own_keys))
+        opener = SegmentOpener(header, prim.sha256(header.encoded), _unwrap(header, own_keys))
         while not opener.done:
             head = wire.read_exact(reader, wire.SEGMENT_HEAD_SIZE)
             _, length = opener.head(head)

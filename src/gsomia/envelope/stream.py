@@ -10,18 +10,21 @@ to its item (label digest, item id, agreement, table version, recipients, wire v
 
 :class:`SegmentSealer` and :class:`SegmentOpener` also keep the running SHA-256 of the segment
 records that the originator's signature covers.  Out-of-order calls raise (the h11 rule): sealing
-after the final segment, signing before it.
+after the final segment, signing before it.  For whole items in memory, :func:`seal_payload` and
+:func:`open_records` do the same in one call (the records are already in hand, so there is no
+state to keep between calls).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 
 from gsomia.envelope import _primitives as prim
-from gsomia.envelope import wire
+from gsomia.envelope import segments, wire
 from gsomia.envelope.errors import Cause, EnvelopeError, SealError
 
-__all__ = ["SegmentOpener", "SegmentSealer", "split"]
+__all__ = ["SegmentOpener", "SegmentSealer", "open_records", "seal_payload", "split"]
 
 
 def split(data: bytes, size: int) -> list[tuple[bytes, bool]]:
@@ -31,6 +34,31 @@ def split(data: bytes, size: int) -> list[tuple[bytes, bool]]:
     pieces = [(data[i : i + size], False) for i in range(0, len(data), size)]
     pieces[-1] = (pieces[-1][0], True)
     return pieces
+
+
+def seal_payload(
+    header: wire.Header, header_digest: bytes, payload_key: bytes, payload: bytes
+) -> tuple[list[bytes], bytes]:
+    """Seal a whole in-memory payload: its segment records, and what the originator signs.
+
+    The one-shot form of :class:`SegmentSealer` (same records, same signed bytes), as
+    :func:`open_records` is of :class:`SegmentOpener`.
+    """
+    pieces = split(payload, header.segment_size)
+    if len(pieces) > wire.MAX_SEGMENTS:
+        raise SealError("too many segments", code="SEAL_TOO_LARGE")
+    prefix = header.nonce_prefix
+    records = []
+    for index, (plaintext, final) in enumerate(pieces):
+        tail = segments.segment_tail(
+            index, final
+        )  # nonce = prefix || tail, ad = header digest || tail
+        ciphertext = prim.aes_gcm_encrypt(
+            payload_key, prefix + tail, plaintext, header_digest + tail
+        )
+        records.append(segments.segment_head(final, index, len(ciphertext)) + ciphertext)
+    payload_digest = prim.sha256(b"".join(records))
+    return records, segments.to_be_signed(header_digest, payload_digest, len(records))
 
 
 class SegmentSealer:
@@ -63,13 +91,11 @@ class SegmentSealer:
         if self._index > wire.MAX_SEGMENTS - 1:
             raise SealError("too many segments", code="SEAL_TOO_LARGE")
         i = self._index
+        tail = segments.segment_tail(i, final)  # nonce = prefix || tail, ad = header digest || tail
         ciphertext = prim.aes_gcm_encrypt(
-            self._key,
-            wire.segment_nonce(self._prefix, i, final),
-            plaintext,
-            wire.segment_ad(self._header_digest, i, final),
+            self._key, self._prefix + tail, plaintext, self._header_digest + tail
         )
-        record = wire.segment_head(final, i, len(ciphertext)) + ciphertext
+        record = segments.segment_head(final, i, len(ciphertext)) + ciphertext
         self._hash.update(record)
         self._index += 1
         self._done = final
@@ -79,7 +105,7 @@ class SegmentSealer:
         """What the originator signs; only once the final segment is sealed."""
         if not self._done:
             raise SealError("sign only after the final segment", code="SEAL_STATE")
-        return wire.to_be_signed(self._header_digest, self._hash.digest(), self._index)
+        return segments.to_be_signed(self._header_digest, self._hash.digest(), self._index)
 
     @property
     def segment_count(self) -> int:
@@ -93,7 +119,10 @@ class SegmentOpener:
     __slots__ = ("_done", "_hash", "_header_digest", "_index", "_key", "_prefix", "_size")
 
     def __init__(
-        self, header: wire.Header, header_digest: bytes, payload_key: bytes | None
+        self,
+        header: wire.Header | wire.HeaderFields,
+        header_digest: bytes,
+        payload_key: bytes | None,
     ) -> None:
         self._header_digest = header_digest
         self._key = payload_key
@@ -102,10 +131,6 @@ class SegmentOpener:
         self._hash = hashlib.sha256()
         self._index = 0
         self._done = False
-
-    def unlock(self, payload_key: bytes) -> None:
-        """Give the payload key once the content key is unwrapped and its commitment checked."""
-        self._key = payload_key
 
     @property
     def done(self) -> bool:
@@ -118,7 +143,7 @@ class SegmentOpener:
             raise EnvelopeError(Cause.SEGMENT_REORDERED)  # a segment after the final one
         if len(head) < wire.SEGMENT_HEAD_SIZE:
             raise EnvelopeError(Cause.SEGMENT_TRUNCATED)
-        return wire.check_segment_head(head, self._index, self._size)
+        return segments.check_segment_head(head, self._index, self._size)
 
     def hash_only(self, record: bytes) -> bool:
         """Account for a whole record without decrypting it; return its final flag."""
@@ -137,13 +162,10 @@ class SegmentOpener:
         final, length = self.head(head)
         if len(ciphertext) != length:
             raise EnvelopeError(Cause.SEGMENT_TRUNCATED)
-        i = self._index
+        tail = segments.segment_tail(self._index, final)
         try:
             plaintext = prim.aes_gcm_decrypt(
-                self._key,
-                wire.segment_nonce(self._prefix, i, final),
-                ciphertext,
-                wire.segment_ad(self._header_digest, i, final),
+                self._key, self._prefix + tail, ciphertext, self._header_digest + tail
             )
         except prim.CryptoError:
             raise EnvelopeError(Cause.DECRYPT_FAILED) from None
@@ -157,19 +179,25 @@ class SegmentOpener:
         """What the originator must have signed; only once the final segment is seen."""
         if not self._done:
             raise EnvelopeError(Cause.SEGMENT_TRUNCATED)
-        return wire.to_be_signed(self._header_digest, self._hash.digest(), self._index)
+        return segments.to_be_signed(self._header_digest, self._hash.digest(), self._index)
 
-    def decrypt_only(self, record: bytes, index: int) -> bytes:
-        """Decrypt an already-hashed, already-checked record (in-memory items: hash, verify, open)."""
-        if self._key is None:
-            raise EnvelopeError(Cause.DECRYPT_FAILED)
-        final = record[0] == 1
+
+def open_records(
+    payload_key: bytes, nonce_prefix: bytes, header_digest: bytes, records: Sequence[bytes]
+) -> bytes:
+    """Decrypt an in-memory item's segment records, already checked and hashed (hash, verify, open)."""
+    plaintext = []
+    for index, record in enumerate(records):
+        tail = segments.segment_tail(index, record[0] == 1)
         try:
-            return prim.aes_gcm_decrypt(
-                self._key,
-                wire.segment_nonce(self._prefix, index, final),
-                record[wire.SEGMENT_HEAD_SIZE :],
-                wire.segment_ad(self._header_digest, index, final),
+            plaintext.append(
+                prim.aes_gcm_decrypt(
+                    payload_key,
+                    nonce_prefix + tail,
+                    record[wire.SEGMENT_HEAD_SIZE :],
+                    header_digest + tail,
+                )
             )
         except prim.CryptoError:
             raise EnvelopeError(Cause.DECRYPT_FAILED) from None
+    return b"".join(plaintext)

@@ -23,16 +23,26 @@ Suite 1: X25519 + HKDF-SHA256 + AES-256-GCM key wrap with one ephemeral key per 
 (:func:`gsomia.envelope._primitives.wrap_key`),
 AES-256-GCM STREAM segments (Hoang, Reyhanitabar, Rogaway, Vizár, "Online Authenticated-Encryption
 and its Nonce-Reuse Misuse-Resistance", CRYPTO 2015, §7), Ed25519 (RFC 8032) signature.
+
+Cost (seal + open of a 1 KiB item must stay within 0.5 ms, docs/benchmarks.md): each header is
+encoded once — :func:`build_header` encodes the core, lets the caller wrap the content key to its
+hash, and keeps core and bytes on the :class:`Header` — and parsed once: the parser returns
+:class:`HeaderFields`, a plain tuple with the header's core and bytes, which is all that
+:func:`~gsomia.envelope.seal.open_item` reads; a :class:`Header` is built from it only when one
+is asked for.  Either way a header carries the bytes it was made from or parsed from, so no
+header is ever encoded twice; :func:`dataclasses.replace` drops them, so a changed field is
+encoded afresh.
 """
 
 from __future__ import annotations
 
 import re
 import struct
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
-from typing import Final, Protocol
+from typing import Final, NamedTuple, Protocol
 
 from gsomia.envelope import _primitives as prim
 from gsomia.envelope.errors import Cause, EnvelopeError
@@ -51,20 +61,17 @@ __all__ = [
     "SUITE",
     "VERSION",
     "Header",
+    "HeaderFields",
     "LabelKind",
     "Reader",
     "Recipient",
-    "SealedItem",
+    "RecipientFields",
     "Writer",
-    "check_segment_head",
-    "content_keys",
+    "build_header",
+    "encode_core",
     "read_exact",
     "read_header",
-    "segment_ad",
-    "segment_head",
-    "segment_nonce",
-    "to_be_signed",
-    "wrap_info",
+    "read_header_fields",
 ]
 
 MAGIC: Final = b"GSMA"
@@ -95,8 +102,8 @@ SIGNATURE_CONTEXT: Final = b"gsomia-envelope/1 signature\x00"
 WRAP_CONTEXT: Final = b"gsomia-envelope/1 wrap\x00"
 KEYS_CONTEXT: Final = b"gsomia-envelope/1 content keys"
 
-_ITEM_ID: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
-_PARTY: Final = re.compile(rb"^[A-Z]{3}$")
+_BYTES_LIKE: Final = (bytes, bytearray, memoryview)
+_ITEM_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")  # fullmatch: "$" allows "\n"
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO: Final = timedelta(microseconds=1)
 
@@ -126,7 +133,7 @@ def _bad(cause: Cause = Cause.MALFORMED) -> EnvelopeError:
 
 def valid_item_id(item_id: str) -> bool:
     """Whether ``item_id`` is 1–64 characters of ``[A-Za-z0-9._:-]``, starting alphanumeric."""
-    return isinstance(item_id, str) and _ITEM_ID.match(item_id) is not None
+    return isinstance(item_id, str) and _ITEM_ID.fullmatch(item_id) is not None
 
 
 def valid_agreement_id(agreement: str) -> bool:
@@ -153,9 +160,61 @@ class Recipient:
     wrapped: bytes
 
 
+_U8: Final = struct.Struct(">B")
+_U16: Final = struct.Struct(">H")
+_U32: Final = struct.Struct(">I")
+_I64: Final = struct.Struct(">q")
+_TWO_U32: Final = struct.Struct(">II")
+
+
+def encode_core(
+    item_id: str,
+    created: datetime,
+    sender: str,
+    sender_kid: str,
+    agreement_id: str,
+    table_version: int,
+    segment_size: int,
+    nonce_prefix: bytes,
+    key_commitment: bytes,
+    ephemeral: bytes,
+    label_kind: int,
+    label_digest: bytes,
+    label_bytes: bytes,
+) -> bytes:
+    """The header body without the recipients (the *core*): what every key wrap is bound to."""
+    item = item_id.encode("ascii")
+    agreement = agreement_id.encode("utf-8")
+    return b"".join(
+        (
+            _U8.pack(len(item)),
+            item,
+            _I64.pack(micros(created)),
+            sender.encode("ascii"),
+            bytes.fromhex(sender_kid),
+            _U8.pack(len(agreement)),
+            agreement,
+            _TWO_U32.pack(table_version, segment_size),
+            nonce_prefix,
+            key_commitment,
+            ephemeral,
+            _U8.pack(int(label_kind)),
+            label_digest,
+            _U32.pack(len(label_bytes)),
+            label_bytes,
+        )
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Header:
-    """The decoded header of a sealed item (everything before the first segment)."""
+    """The decoded header of a sealed item (everything before the first segment).
+
+    Its wire form is computed once and kept (``_core``, ``_encoded``): the fields are immutable,
+    so it cannot go stale.  A header decoded from bytes keeps those bytes, which the strict
+    parser guarantees are the one encoding of its fields; :func:`dataclasses.replace` makes a new
+    header without them, so a changed field is always encoded afresh.
+    """
 
     item_id: str
     created: datetime
@@ -172,54 +231,37 @@ class Header:
     label_bytes: bytes
     recipients: tuple[Recipient, ...]
     _core: bytes | None = field(default=None, init=False, repr=False, compare=False)
+    _encoded: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     def core_bytes(self) -> bytes:
         """The header body without the recipients: what every key wrap is bound to."""
-        if self._core is not None:
-            return self._core
-        item = self.item_id.encode("ascii")
-        agreement = self.agreement_id.encode("utf-8")
-        return b"".join(
-            (
-                struct.pack(">B", len(item)),
-                item,
-                struct.pack(">q", micros(self.created)),
-                self.sender.encode("ascii"),
-                bytes.fromhex(self.sender_kid),
-                struct.pack(">B", len(agreement)),
-                agreement,
-                struct.pack(">II", self.table_version, self.segment_size),
+        core = self._core
+        if core is None:
+            core = encode_core(
+                self.item_id,
+                self.created,
+                self.sender,
+                self.sender_kid,
+                self.agreement_id,
+                self.table_version,
+                self.segment_size,
                 self.nonce_prefix,
                 self.key_commitment,
                 self.ephemeral,
-                struct.pack(">B", int(self.label_kind)),
+                self.label_kind,
                 self.label_digest,
-                struct.pack(">I", len(self.label_bytes)),
                 self.label_bytes,
             )
-        )
-
-    def with_recipients(self, recipients: tuple[Recipient, ...], core: bytes) -> Header:
-        """This header with ``recipients``; ``core`` is :meth:`core_bytes` (already computed)."""
-        header = replace(self, recipients=recipients)
-        object.__setattr__(header, "_core", core)
-        return header
+            object.__setattr__(self, "_core", core)
+        return core
 
     def encode(self) -> bytes:
         """Preamble and header body, as on the wire."""
-        parts = [
-            self.core_bytes(),
-            struct.pack(">B", len(self.recipients)),
-        ]
-        for r in self.recipients:
-            parts += (
-                r.party.encode("ascii"),
-                bytes.fromhex(r.kid),
-                struct.pack(">H", len(r.wrapped)),
-                r.wrapped,
-            )
-        body = b"".join(parts)
-        return _PREAMBLE.pack(MAGIC, VERSION, SUITE, len(body)) + body
+        encoded = self._encoded
+        if encoded is None:
+            encoded = _encode_header(self.core_bytes(), self.recipients)
+            object.__setattr__(self, "_encoded", encoded)
+        return encoded
 
     def recipient(self, party: str) -> Recipient | None:
         """The entry for ``party``, if it is a recipient."""
@@ -228,8 +270,135 @@ class Header:
                 return r
         return None
 
+    def fields(self) -> HeaderFields:
+        """The same header as :class:`HeaderFields` (what the opening checks read)."""
+        return HeaderFields(
+            self.item_id,
+            self.created,
+            self.sender,
+            self.sender_kid,
+            self.agreement_id,
+            self.table_version,
+            self.segment_size,
+            self.nonce_prefix,
+            self.key_commitment,
+            self.ephemeral,
+            self.label_kind,
+            self.label_digest,
+            self.label_bytes,
+            tuple([RecipientFields(r.party, r.kid, r.wrapped) for r in self.recipients]),
+            self.core_bytes(),
+            self.encode(),
+        )
 
-_U32: Final = struct.Struct(">I")
+
+class RecipientFields(NamedTuple):
+    """A recipient entry as parsed: party, kid (hex) and the wrapped content key."""
+
+    party: str
+    kid: str
+    wrapped: bytes
+
+
+class HeaderFields(NamedTuple):
+    """A header as parsed, with its core and its bytes, before any :class:`Header` is built.
+
+    Opening an in-memory item reads the fields but never needs the model object, and building the
+    frozen dataclasses (one ``object.__setattr__`` per field) costs more than parsing the bytes:
+    so the parser returns this tuple and :meth:`to_header` builds the :class:`Header` when one is
+    asked for (:func:`decode_header`, :meth:`SealedItem.from_bytes`).  The first 14 fields are the
+    header's, in the same order.
+    """
+
+    item_id: str
+    created: datetime
+    sender: str
+    sender_kid: str
+    agreement_id: str
+    table_version: int
+    segment_size: int
+    nonce_prefix: bytes
+    key_commitment: bytes
+    ephemeral: bytes
+    label_kind: LabelKind
+    label_digest: bytes
+    label_bytes: bytes
+    recipients: tuple[RecipientFields, ...]
+    core: bytes  # the body without the recipients: what every key wrap is bound to
+    encoded: bytes  # preamble and body, as on the wire
+
+    def recipient(self, party: str) -> RecipientFields | None:
+        """The entry for ``party``, if it is a recipient."""
+        for r in self.recipients:
+            if r.party == party:
+                return r
+        return None
+
+    def to_header(self) -> Header:
+        """The :class:`Header` of these fields, keeping the bytes they were parsed from."""
+        header = Header(*self[:13], tuple([Recipient(*r) for r in self.recipients]))
+        # The strict parser accepts one encoding per header, so these bytes *are* its encoding.
+        object.__setattr__(header, "_core", self.core)
+        object.__setattr__(header, "_encoded", self.encoded)
+        return header
+
+
+def _encode_header(core: bytes, recipients: tuple[Recipient, ...]) -> bytes:
+    parts = [core, _U8.pack(len(recipients))]
+    for r in recipients:
+        parts += (
+            r.party.encode("ascii"),
+            bytes.fromhex(r.kid),
+            _U16.pack(len(r.wrapped)),
+            r.wrapped,
+        )
+    body = b"".join(parts)
+    return _PREAMBLE.pack(MAGIC, VERSION, SUITE, len(body)) + body
+
+
+def build_header(
+    *,
+    item_id: str,
+    created: datetime,
+    sender: str,
+    sender_kid: str,
+    agreement_id: str,
+    table_version: int,
+    segment_size: int,
+    nonce_prefix: bytes,
+    key_commitment: bytes,
+    ephemeral: bytes,
+    label_kind: LabelKind,
+    label_digest: bytes,
+    label_bytes: bytes,
+    wrap: Callable[[bytes], tuple[Recipient, ...]],
+) -> tuple[Header, bytes]:
+    """A new header and its bytes (sealing): ``wrap`` gets SHA-256 of the core, returns recipients.
+
+    The core is encoded once, hashed for the key wraps, and kept with the header's bytes.
+    """
+    values = (
+        item_id,
+        created,
+        sender,
+        sender_kid,
+        agreement_id,
+        table_version,
+        segment_size,
+        nonce_prefix,
+        key_commitment,
+        ephemeral,
+        label_kind,
+        label_digest,
+        label_bytes,
+    )
+    core = encode_core(*values)
+    recipients = wrap(prim.sha256(core))
+    header = Header(*values, recipients)
+    encoded = _encode_header(core, recipients)
+    object.__setattr__(header, "_core", core)
+    object.__setattr__(header, "_encoded", encoded)
+    return header, encoded
 
 
 def _decode_preamble(data: bytes) -> int:
@@ -248,20 +417,35 @@ _CORE_B: Final = struct.Struct(">II7s32s32sB32sI")  # table version … label le
 _RECIPIENT: Final = struct.Struct(">3s8sH")
 
 
+_LABEL_KINDS: Final = {int(kind): kind for kind in LabelKind}
+
+
 def _party(raw: bytes) -> str:
-    if not _PARTY.match(raw):
+    # ``raw`` is 3 bytes (struct "3s"); bytes.isalpha/isupper are ASCII-only: exactly [A-Z]{3}.
+    if not (raw.isalpha() and raw.isupper()):
         raise _bad()
     return raw.decode("ascii")
 
 
-def _decode_body(body: bytes) -> Header:
+_ITEM_ID_BYTES: Final = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-"
+
+
+def _valid_item_id_bytes(raw: bytes) -> bool:
+    # valid_item_id on the wire bytes without the regex engine (cheaper on the hot path of
+    # open): bytes.isalnum is ASCII-only, so this is [A-Za-z0-9][A-Za-z0-9._:-]{0,63} exactly.
+    return 1 <= len(raw) <= 64 and raw[:1].isalnum() and not raw.translate(None, _ITEM_ID_BYTES)
+
+
+def _parse_body(body: bytes, encoded: bytes) -> HeaderFields:
+    """Parse a header body strictly; ``encoded`` is the preamble and body it came from."""
     try:
         pos = 1 + body[0]
-        item_id = body[1:pos].decode("ascii")
-        created_us, sender, sender_kid, n = _CORE_A.unpack_from(body, pos)
+        raw_item_id = body[1:pos]
+        item_id = raw_item_id.decode("ascii")
+        created_us, sender, sender_kid, agreement_size = _CORE_A.unpack_from(body, pos)
         pos += _CORE_A.size
-        agreement = body[pos : pos + n].decode("utf-8")
-        pos += n
+        agreement = body[pos : pos + agreement_size].decode("utf-8")
+        pos += agreement_size
         (table_version, segment_size, nonce_prefix, commitment, ephemeral, kind, label_digest,
          n) = _CORE_B.unpack_from(body, pos)  # fmt: skip
         pos += _CORE_B.size
@@ -275,47 +459,54 @@ def _decode_body(body: bytes) -> Header:
         if not 1 <= count <= MAX_RECIPIENTS:
             raise _bad()
         recipients = []
+        previous = ""
         for _ in range(count):
-            party, kid, n = _RECIPIENT.unpack_from(body, pos)
+            raw_party, kid, n = _RECIPIENT.unpack_from(body, pos)
             pos += _RECIPIENT.size
-            if n != WRAPPED_SIZE:
+            party = _party(raw_party)
+            if n != WRAPPED_SIZE or party <= previous:  # sorted by party, no party twice
                 raise _bad()
-            recipients.append(Recipient(_party(party), kid.hex(), body[pos : pos + n]))
+            recipients.append(RecipientFields(party, kid.hex(), body[pos : pos + n]))
+            previous = party
             pos += n
         created = _EPOCH + created_us * _MICRO
     except (struct.error, IndexError, UnicodeDecodeError, OverflowError):
         raise _bad() from None
-    if pos != len(body) or not valid_item_id(item_id) or not valid_agreement_id(agreement):
+    # ``agreement`` is valid UTF-8 of ``agreement_size`` bytes: valid_agreement_id, without
+    # encoding it again.
+    if (
+        pos != len(body)
+        or not _valid_item_id_bytes(raw_item_id)
+        or not 1 <= agreement_size <= 128
+        or not agreement.isprintable()
+    ):
         raise _bad()
     if table_version < 1 or not MIN_SEGMENT_SIZE <= segment_size <= MAX_SEGMENT_SIZE:
         raise _bad()
-    if kind not in (1, 2):
+    label_kind = _LABEL_KINDS.get(kind)
+    if label_kind is None:
         raise _bad()
-    parties = [r.party for r in recipients]
-    if parties != sorted(set(parties)):  # canonical order, no party twice
-        raise _bad()
-    header = Header(
-        item_id=item_id,
-        created=created,
-        sender=_party(sender),
-        sender_kid=sender_kid.hex(),
-        agreement_id=agreement,
-        table_version=table_version,
-        segment_size=segment_size,
-        nonce_prefix=nonce_prefix,
-        key_commitment=commitment,
-        ephemeral=ephemeral,
-        label_kind=LabelKind(kind),
-        label_digest=label_digest,
-        label_bytes=label,
-        recipients=tuple(recipients),
+    return HeaderFields(
+        item_id,
+        created,
+        _party(sender),
+        sender_kid.hex(),
+        agreement,
+        table_version,
+        segment_size,
+        nonce_prefix,
+        commitment,
+        ephemeral,
+        label_kind,
+        label_digest,
+        label,
+        tuple(recipients),
+        body[:core_end],
+        encoded,
     )
-    object.__setattr__(header, "_core", body[:core_end])
-    return header
 
 
-def decode_header(data: bytes) -> tuple[Header, int]:
-    """Decode the preamble and header at the start of ``data``; return it and its wire length."""
+def _parse_header(data: bytes) -> tuple[HeaderFields, int]:
     if len(data) < PREAMBLE_SIZE:
         raise _bad(
             Cause.SEGMENT_TRUNCATED if data and MAGIC.startswith(data[:4]) else Cause.MALFORMED
@@ -324,7 +515,13 @@ def decode_header(data: bytes) -> tuple[Header, int]:
     end = PREAMBLE_SIZE + size
     if len(data) < end:
         raise _bad(Cause.SEGMENT_TRUNCATED)
-    return _decode_body(data[PREAMBLE_SIZE:end]), end
+    return _parse_body(data[PREAMBLE_SIZE:end], data[:end]), end
+
+
+def decode_header(data: bytes) -> tuple[Header, int]:
+    """Decode the preamble and header at the start of ``data``; return it and its wire length."""
+    fields, end = _parse_header(data)
+    return fields.to_header(), end
 
 
 def read_exact(reader: Reader, size: int) -> bytes:
@@ -344,6 +541,12 @@ def read_exact(reader: Reader, size: int) -> bytes:
 
 def read_header(reader: Reader) -> tuple[Header, bytes]:
     """Read and decode the preamble and header from a stream; return it and its raw bytes."""
+    fields = read_header_fields(reader)
+    return fields.to_header(), fields.encoded
+
+
+def read_header_fields(reader: Reader) -> HeaderFields:
+    """Read and parse the preamble and header from a stream."""
     preamble = read_exact(reader, PREAMBLE_SIZE)
     if len(preamble) < PREAMBLE_SIZE:
         raise _bad(Cause.SEGMENT_TRUNCATED if preamble else Cause.MALFORMED)
@@ -351,125 +554,4 @@ def read_header(reader: Reader) -> tuple[Header, bytes]:
     body = read_exact(reader, size)
     if len(body) < size:
         raise _bad(Cause.SEGMENT_TRUNCATED)
-    return _decode_body(body), preamble + body
-
-
-# ------------------------------------------------------------------ segments (STREAM, HRRV §7)
-
-
-def segment_head(final: bool, index: int, length: int) -> bytes:
-    """The 9-byte head of a segment record."""
-    return _SEGMENT_HEAD.pack(1 if final else 0, index, length)
-
-
-def check_segment_head(head: bytes, expected_index: int, segment_size: int) -> tuple[bool, int]:
-    """Validate a segment head; return ``(final, ciphertext length)``.
-
-    An index other than the next one is ``SEGMENT_REORDERED`` (a reordered, repeated or dropped
-    segment); a non-final segment shorter than the segment size is ``MALFORMED``.
-    """
-    flag, index, length = _SEGMENT_HEAD.unpack(head)
-    if flag > 1:
-        raise _bad()
-    if index != expected_index:
-        raise _bad(Cause.SEGMENT_REORDERED)
-    if flag == 1:
-        if not TAG_SIZE <= length <= segment_size + TAG_SIZE:
-            raise _bad()
-    elif length != segment_size + TAG_SIZE:
-        raise _bad()
-    return flag == 1, int(length)
-
-
-def segment_nonce(nonce_prefix: bytes, index: int, final: bool) -> bytes:
-    """STREAM nonce: 7-byte per-item prefix || 32-bit counter || final flag (HRRV 2015, §7)."""
-    return nonce_prefix + _U32.pack(index) + (b"\x01" if final else b"\x00")
-
-
-def segment_ad(header_digest: bytes, index: int, final: bool) -> bytes:
-    """Associated data of a segment: SHA-256 of the whole header, the index and the final flag."""
-    return header_digest + _U32.pack(index) + (b"\x01" if final else b"\x00")
-
-
-def content_keys(content_key: bytes) -> tuple[bytes, bytes]:
-    """From the item's 256-bit content key: the payload AEAD key and the key commitment.
-
-    HKDF-SHA256 (RFC 5869) expands the content key into 64 bytes; the second half is published
-    in the header as a commitment to the key (Albertini et al., "How to Abuse and Fix
-    Authenticated Encryption Without Key Commitment", USENIX Security 2022), so every recipient
-    provably decrypts with the same key.
-    """
-    okm = prim.hkdf_sha256(content_key, salt=None, info=KEYS_CONTEXT, length=64)
-    return okm[:32], okm[32:]
-
-
-def wrap_info(core_digest: bytes, party: str, kid: str) -> bytes:
-    """Key-wrap ``info`` for one recipient: binds the wrap to this item's header core and to them."""
-    return WRAP_CONTEXT + core_digest + party.encode("ascii") + bytes.fromhex(kid)
-
-
-def to_be_signed(header_digest: bytes, payload_digest: bytes, segment_count: int) -> bytes:
-    """What the originator signs: context, SHA-256(header), SHA-256(segment records), count."""
-    return SIGNATURE_CONTEXT + header_digest + payload_digest + _U32.pack(segment_count)
-
-
-# ------------------------------------------------------------------ whole items in memory
-
-
-@dataclass(frozen=True, slots=True)
-class SealedItem:
-    """A sealed item: header, segment records (head + ciphertext) and the signature."""
-
-    header: Header
-    header_bytes: bytes
-    segments: tuple[bytes, ...]
-    signature: bytes
-
-    def to_bytes(self) -> bytes:
-        """The item as on the wire."""
-        return b"".join((self.header_bytes, *self.segments, self.signature))
-
-    @classmethod
-    def from_bytes(cls, data: bytes, *, max_size: int = DEFAULT_MAX_ITEM_BYTES) -> SealedItem:
-        """Parse an item strictly.  Anything but exactly one well-formed item is refused."""
-        if not isinstance(data, bytes | bytearray | memoryview):
-            raise _bad()
-        data = bytes(data)
-        if len(data) > max_size:
-            raise _bad(Cause.TOO_LARGE)
-        header, pos = decode_header(data)
-        header_end = pos
-        segments: list[bytes] = []
-        final = False
-        while not final:
-            if len(segments) >= MAX_SEGMENTS:
-                raise _bad(Cause.TOO_LARGE)
-            head = data[pos : pos + SEGMENT_HEAD_SIZE]
-            if len(head) < SEGMENT_HEAD_SIZE:
-                raise _bad(Cause.SEGMENT_TRUNCATED)
-            final, length = check_segment_head(head, len(segments), header.segment_size)
-            end = pos + SEGMENT_HEAD_SIZE + length
-            if end > len(data):
-                raise _bad(Cause.SEGMENT_TRUNCATED)
-            segments.append(data[pos:end])
-            pos = end
-        signature = data[pos:]
-        if len(signature) < SIGNATURE_SIZE:
-            raise _bad(Cause.SEGMENT_TRUNCATED)
-        if len(signature) > SIGNATURE_SIZE:
-            raise _bad()
-        return cls(header, data[:header_end], tuple(segments), signature)
-
-    @property
-    def header_digest(self) -> bytes:
-        """SHA-256 of the preamble and header, as on the wire."""
-        return prim.sha256(self.header_bytes)
-
-    @property
-    def payload_digest(self) -> bytes:
-        """SHA-256 of the concatenated segment records (heads and ciphertexts)."""
-        return prim.sha256(b"".join(self.segments))
-
-    def to_be_signed(self) -> bytes:
-        """The bytes the signature covers."""
-        return to_be_signed(self.header_digest, self.payload_digest, len(self.segments))
+    return _parse_body(body, preamble + body)
