@@ -53,14 +53,9 @@ def nodes(tmp_path, monkeypatch, capsys):
     return tmp_path
 
 
-def run(capsys, *argv):
-    code = main(list(argv), now=NOW)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_seal_open_round_trip_with_audit(nodes, capsys):
-    code, out, _ = run(
+def seal(capsys, to, out, *extra):
+    """KOR seals secret.bin under label.json to ``to``; ``extra`` adds options such as --data."""
+    return run(
         capsys,
         "envelope",
         "seal",
@@ -69,15 +64,23 @@ def test_seal_open_round_trip_with_audit(nodes, capsys):
         "--label",
         "label.json",
         "--to",
-        "JPN",
+        to,
         "--in",
         "secret.bin",
         "--out",
-        "item.gsm",
-        "--data",
-        "kor-data",
-        "--json",
+        out,
+        *extra,
     )
+
+
+def run(capsys, *argv):
+    code = main(list(argv), now=NOW)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_seal_open_round_trip_with_audit(nodes, capsys):
+    code, out, _ = seal(capsys, "JPN", "item.gsm", "--data", "kor-data", "--json")
     assert code == 0
     sealed = json.loads(out)
     assert sealed["agreement"] == "kor-jpn-gsomia-2016"
@@ -108,24 +111,7 @@ def test_seal_open_round_trip_with_audit(nodes, capsys):
 
 
 def test_tampered_item_writes_nothing_and_audits_the_cause(nodes, capsys):
-    assert (
-        run(
-            capsys,
-            "envelope",
-            "seal",
-            "--keys",
-            "kor",
-            "--label",
-            "label.json",
-            "--to",
-            "JPN",
-            "--in",
-            "secret.bin",
-            "--out",
-            "item.gsm",
-        )[0]
-        == 0
-    )
+    assert seal(capsys, "JPN", "item.gsm")[0] == 0
     data = bytearray(Path("item.gsm").read_bytes())
     data[len(data) // 2] ^= 0x40
     Path("bad.gsm").write_bytes(bytes(data))
@@ -152,22 +138,7 @@ def test_tampered_item_writes_nothing_and_audits_the_cause(nodes, capsys):
 
 
 def test_seal_to_a_party_not_in_releasable_to_is_refused(nodes, capsys):
-    code, out, _ = run(
-        capsys,
-        "envelope",
-        "seal",
-        "--keys",
-        "kor",
-        "--label",
-        "label.json",
-        "--to",
-        "USA",
-        "--in",
-        "secret.bin",
-        "--out",
-        "x.gsm",
-        "--json",
-    )
+    code, out, _ = seal(capsys, "USA", "x.gsm", "--json")
     assert code == 7
     problem = json.loads(out)["error"]
     assert problem["code"] == "RELEASE_DENIED"
@@ -204,24 +175,7 @@ def test_wrong_passphrase_is_refused(nodes, capsys, monkeypatch):
 
 
 def test_rotation_keeps_old_items_readable(nodes, capsys):
-    assert (
-        run(
-            capsys,
-            "envelope",
-            "seal",
-            "--keys",
-            "kor",
-            "--label",
-            "label.json",
-            "--to",
-            "JPN",
-            "--in",
-            "secret.bin",
-            "--out",
-            "old.gsm",
-        )[0]
-        == 0
-    )
+    assert seal(capsys, "JPN", "old.gsm")[0] == 0
     code, out, _ = run(capsys, "keys", "rotate", "--dir", "jpn", "--json")
     assert code == 0
     assert json.loads(out)["generations"] == 2
@@ -232,24 +186,7 @@ def test_rotation_keeps_old_items_readable(nodes, capsys):
 
 
 def test_bdo_export(nodes, capsys):
-    assert (
-        run(
-            capsys,
-            "envelope",
-            "seal",
-            "--keys",
-            "kor",
-            "--label",
-            "label.json",
-            "--to",
-            "JPN",
-            "--in",
-            "secret.bin",
-            "--out",
-            "item.gsm",
-        )[0]
-        == 0
-    )
+    assert seal(capsys, "JPN", "item.gsm")[0] == 0
     code, out, _ = run(capsys, "envelope", "bdo", "--in", "item.gsm")
     assert code == 0
     bdo = json.loads(out)
@@ -257,27 +194,7 @@ def test_bdo_export(nodes, capsys):
 
 
 def test_audit_verify_detects_tampering(nodes, capsys):
-    for _ in range(3):
-        assert (
-            run(
-                capsys,
-                "envelope",
-                "seal",
-                "--keys",
-                "kor",
-                "--label",
-                "label.json",
-                "--to",
-                "JPN",
-                "--in",
-                "secret.bin",
-                "--out",
-                "i.gsm",
-                "--data",
-                "d",
-            )[0]
-            == 0
-        )
+    _seal_into(capsys, "d", 3)
     db = sqlite3.connect("d/audit.sqlite")
     for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='trigger'").fetchall():
         db.execute(f"DROP TRIGGER {name}")
@@ -291,26 +208,7 @@ def test_audit_verify_detects_tampering(nodes, capsys):
 
 def _seal_into(capsys, data: str, times: int) -> None:
     for _ in range(times):
-        assert (
-            run(
-                capsys,
-                "envelope",
-                "seal",
-                "--keys",
-                "kor",
-                "--label",
-                "label.json",
-                "--to",
-                "JPN",
-                "--in",
-                "secret.bin",
-                "--out",
-                "i.gsm",
-                "--data",
-                data,
-            )[0]
-            == 0
-        )
+        assert seal(capsys, "JPN", "i.gsm", "--data", data)[0] == 0
 
 
 def test_partner_checks_signed_checkpoints_and_catches_a_rewrite(nodes, capsys):
