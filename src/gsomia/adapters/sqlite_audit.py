@@ -53,7 +53,7 @@ from types import TracebackType
 from gsomia.audit.merkle import EMPTY_ROOT, MerkleTree, node_hash
 from gsomia.errors import InputError, StoreError
 
-__all__ = ["SqliteAuditLog", "StoreError", "VerifyProblem", "VerifyResult"]
+__all__ = ["SqliteAuditLog", "StoreError", "VerifyProblem", "VerifyResult", "read_tree"]
 
 _CHUNK = 1 << 16  # rows per fetch in verify() and on open; a power of two (see verify)
 _CHUNK_HEIGHT = _CHUNK.bit_length() - 1
@@ -115,6 +115,42 @@ def _fold(parts: Sequence[bytes]) -> bytes:
     for part in reversed(parts[:-1]):
         acc = node_hash(part, acc)
     return acc
+
+
+def read_tree(db: sqlite3.Connection) -> tuple[MerkleTree, str | None]:
+    """Rebuild the tree from ``audit_entries`` and check it against the latest checkpoint.
+
+    Runs inside the caller's transaction; shared by this log and the node's store
+    (:mod:`gsomia.adapters.sqlite_store`), which keeps the same two tables in its own file.
+    Damage (a gap in the indices, a malformed hash, a checkpoint that does not match) is returned
+    as a message, not raised: the tree holds the entries before it, reads go on, appends are
+    refused, and :meth:`SqliteAuditLog.verify` says what is wrong.
+    """
+    tree = MerkleTree()
+    damage: str | None = None
+    cursor = db.execute("SELECT idx, leaf_hash FROM audit_entries ORDER BY idx")
+    while rows := cursor.fetchmany(_CHUNK):
+        start = tree.size
+        if rows[0][0] != start or rows[-1][0] != start + len(rows) - 1:
+            rows = [row for i, row in enumerate(rows) if row[0] == start + i]
+            damage = f"the stored indices break off at {start + len(rows)}"
+        try:
+            tree.extend_leaf_hashes([row[1] for row in rows])
+        except InputError:
+            damage = "a stored leaf hash is malformed"
+        if damage:
+            return tree, damage
+    last = db.execute(
+        "SELECT size, root FROM audit_checkpoints ORDER BY size DESC LIMIT 1"
+    ).fetchone()
+    if last is None:
+        return tree, "entries exist but no checkpoint was recorded" if tree.size else None
+    size, recorded = last
+    if size != tree.size:
+        return tree, f"the latest checkpoint records {size} entries, the log holds {tree.size}"
+    if tree.root() != recorded:
+        return tree, f"the root at size {size} differs from the recorded checkpoint"
+    return tree, None
 
 
 class SqliteAuditLog:
@@ -188,37 +224,12 @@ class SqliteAuditLog:
 
     def _load_tree(self) -> MerkleTree:
         """Rebuild the in-memory tree from the stored leaf hashes; note any damage seen."""
-        tree = MerkleTree()
-        damage: str | None = None
         with self._wrap("load"):
             self._db.execute("BEGIN")
             try:
-                cursor = self._db.execute("SELECT idx, leaf_hash FROM audit_entries ORDER BY idx")
-                while rows := cursor.fetchmany(_CHUNK):
-                    start = tree.size
-                    if rows[0][0] != start or rows[-1][0] != start + len(rows) - 1:
-                        rows = [row for i, row in enumerate(rows) if row[0] == start + i]
-                        damage = f"the stored indices break off at {start + len(rows)}"
-                    try:
-                        tree.extend_leaf_hashes([row[1] for row in rows])
-                    except InputError:
-                        damage = "a stored leaf hash is malformed"
-                    if damage:
-                        break
-                last = self._db.execute(
-                    "SELECT size, root FROM audit_checkpoints ORDER BY size DESC LIMIT 1"
-                ).fetchone()
+                tree, self._damage = read_tree(self._db)
             finally:
                 self._db.execute("COMMIT")
-        if damage is None and last is not None:
-            size, recorded = last
-            if size != tree.size:
-                damage = f"the latest checkpoint records {size} entries, the log holds {tree.size}"
-            elif tree.root() != recorded:
-                damage = f"the root at size {size} differs from the recorded checkpoint"
-        elif damage is None and tree.size:
-            damage = "entries exist but no checkpoint was recorded"
-        self._damage = damage
         return tree
 
     def refresh(self) -> None:

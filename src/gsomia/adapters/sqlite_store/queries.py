@@ -115,7 +115,3 @@ AUDIT_NEXT_INDEX: Final = "SELECT COALESCE(MAX(idx), -1) + 1 FROM audit_entries"
 SELECT_AUDIT_ENTRY: Final = "SELECT entry FROM audit_entries WHERE idx = ?"
 INSERT_AUDIT_ENTRY: Final = "INSERT INTO audit_entries (idx, entry, leaf_hash) VALUES (?, ?, ?)"
 INSERT_CHECKPOINT: Final = "INSERT INTO audit_checkpoints (size, root) VALUES (?, ?)"
-SELECT_LEAF_HASHES: Final = "SELECT idx, leaf_hash FROM audit_entries ORDER BY idx"
-SELECT_LATEST_CHECKPOINT: Final = (
-    "SELECT size, root FROM audit_checkpoints ORDER BY size DESC LIMIT 1"
-)

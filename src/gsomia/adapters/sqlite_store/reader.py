@@ -14,8 +14,9 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Any
 
+from gsomia.adapters.sqlite_audit import read_tree
 from gsomia.adapters.sqlite_store import codec
 from gsomia.adapters.sqlite_store import queries as q
 from gsomia.audit.merkle import MerkleTree
@@ -36,8 +37,6 @@ from gsomia.ports import (
     misuse,
 )
 
-_CHUNK: Final = 1 << 16
-
 
 @dataclass(slots=True)
 class AuditState:
@@ -48,27 +47,9 @@ class AuditState:
 
 
 def load_audit(db: sqlite3.Connection) -> AuditState:
-    """Rebuild the tree from ``audit_entries`` and check it against the latest checkpoint.
-
-    Damage (a gap in the indices, a malformed hash, a checkpoint that does not match) is noted,
-    not raised: reads go on, appends are refused, and ``SqliteAuditLog(path).verify()`` says what
-    is wrong.
-    """
-    tree = MerkleTree()
-    cursor = db.execute(q.SELECT_LEAF_HASHES)
-    while rows := cursor.fetchmany(_CHUNK):
-        if rows[0][0] != tree.size or rows[-1][0] != tree.size + len(rows) - 1:
-            return AuditState(tree, f"audit indices break off near {tree.size}")
-        try:
-            tree.extend_leaf_hashes([row[1] for row in rows])
-        except InputError:
-            return AuditState(tree, "a stored leaf hash is malformed")
-    checkpoint = db.execute(q.SELECT_LATEST_CHECKPOINT).fetchone()
-    if checkpoint is None:
-        return AuditState(tree, "audit entries without a checkpoint" if tree.size else None)
-    if checkpoint[0] != tree.size or checkpoint[1] != tree.root():
-        return AuditState(tree, f"the latest checkpoint does not match the {tree.size} entries")
-    return AuditState(tree)
+    """Rebuild the audit tree and note any damage (see :func:`sqlite_audit.read_tree`)."""
+    tree, damage = read_tree(db)
+    return AuditState(tree, damage)
 
 
 def prefix(tree: MerkleTree, size: int) -> MerkleTree:
