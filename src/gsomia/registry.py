@@ -44,7 +44,7 @@ class Registry:
     parties: frozenset[str] = field(init=False)
     _pairs: Mapping[tuple[str, str], tuple[Agreement, ...]] = field(init=False, repr=False)
     _hubs: Mapping[tuple[str, str], tuple[Agreement, ...]] = field(init=False, repr=False)
-    hop_cache: dict[tuple[Any, ...], Any] = field(
+    memo: dict[tuple[Any, ...], Any] = field(
         default_factory=dict, init=False, compare=False, repr=False
     )
     """Memo of policy hops and allowed decisions, owned by :mod:`gsomia.policy.exchange`

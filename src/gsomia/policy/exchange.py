@@ -37,9 +37,9 @@ def _hop(
     timeline = reg.timelines[agreement.id]
     index = bisect_right(timeline.starts, ts) - 1
     key = (agreement.id, index, a, level, b, topic)
-    found = reg.hop_cache.get(key)
+    found = reg.memo.get(key)
     if found is None:
-        found = reg.hop_cache[key] = _hop_uncached(
+        found = reg.memo[key] = _hop_uncached(
             agreement, timeline.segments[index], a, level, b, topic
         )
     return found
@@ -87,9 +87,9 @@ def _direct_allowed(
 ) -> Decision:
     """The allowed direct release; a value, so built once per distinct content and shared."""
     key = ("direct", agreement_id, version, sender, native, recipient, equivalent)
-    found: Decision | None = reg.hop_cache.get(key)
+    found: Decision | None = reg.memo.get(key)
     if found is None:
-        found = reg.hop_cache[key] = Decision(
+        found = reg.memo[key] = Decision(
             True,
             (
                 Reason(
@@ -244,9 +244,9 @@ def _route(
             failures.append(second)
             continue
         key = ("hub", agreement.id, second[1], sender, native, first[0], recipient, second[0])
-        found: Decision | None = reg.hop_cache.get(key)
+        found: Decision | None = reg.memo.get(key)
         if found is None:
-            found = reg.hop_cache[key] = Decision(
+            found = reg.memo[key] = Decision(
                 True,
                 (
                     Reason(
