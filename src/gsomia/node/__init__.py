@@ -21,6 +21,7 @@ from gsomia.node.errors import (
     NodeForbiddenError,
     NodeInputError,
     NodeItemNotFoundError,
+    NodeUnauthenticatedError,
 )
 from gsomia.node.framing import Frame, FrameKind
 from gsomia.node.results import ReceiveSummary, ReleaseResult
@@ -36,6 +37,7 @@ __all__ = [
     "NodeForbiddenError",
     "NodeInputError",
     "NodeItemNotFoundError",
+    "NodeUnauthenticatedError",
     "ReceiveSummary",
     "ReleaseResult",
 ]

@@ -6,6 +6,7 @@ RFC 9457 problem, the CLI ``exit_code`` to its exit status (STYLE.md practice 6)
 
 ::
 
+    NodeUnauthenticatedError NODE_UNAUTHENTICATED 401  no valid API token of this node (issue 4 §1)
     NodeForbiddenError     NODE_FORBIDDEN        403  unknown, inactive or foreign official, or
                                                        a role the act needs is missing (issue 4 §1)
     NodeItemNotFoundError  NODE_ITEM_NOT_FOUND   404  the node holds no such item
@@ -27,7 +28,16 @@ __all__ = [
     "NodeForbiddenError",
     "NodeInputError",
     "NodeItemNotFoundError",
+    "NodeUnauthenticatedError",
 ]
+
+
+class NodeUnauthenticatedError(DeniedError):
+    """No valid API token of this node was presented (issue 4 §1)."""
+
+    code = "NODE_UNAUTHENTICATED"
+    status = 401
+    title = "Unauthenticated"
 
 
 class NodeForbiddenError(DeniedError):

@@ -50,7 +50,7 @@ from gsomia.audit.records import AuditKind
 from gsomia.envelope import EnvelopeError, NodeKeys, PublicKeyRecord, TrustStore, open_item, seal
 from gsomia.envelope.keys import KeyLookupError
 from gsomia.labels import LabelSet, OriginatorLabel
-from gsomia.node import inbound
+from gsomia.node import directory, inbound
 from gsomia.node._context import Context, ident
 from gsomia.node.errors import (
     NodeAccessDeniedError,
@@ -67,11 +67,13 @@ from gsomia.ports import (
     Channel,
     ChannelError,
     Clock,
+    DeliveryState,
     HeldItem,
     ItemState,
     OfficialRecord,
     OutboxEntry,
     OutboxMessage,
+    ReceiptRecord,
     Role,
     Store,
     check_limit,
@@ -116,6 +118,79 @@ class Node:
         """This node's party (ISO 3166-1 alpha-3)."""
         return self._ctx.party
 
+    @property
+    def registry(self) -> Registry:
+        """The agreements, schemes and tables this node decides against."""
+        return self._ctx.registry
+
+    def now(self) -> datetime:
+        """The node's current instant (its Clock port)."""
+        return self._ctx.clock.now()
+
+    # ------------------------------------------------- directory and listings (node.directory)
+
+    def bootstrap(self, record: OfficialRecord) -> str:
+        """Enrol the first security officer of an empty directory; its API token."""
+        return directory.bootstrap(self._ctx, record)
+
+    def authenticate(self, token: str) -> OfficialRecord:
+        """The official holding API ``token``; else audited ``NODE_UNAUTHENTICATED``."""
+        return directory.authenticate(self._ctx, token)
+
+    def add_official(self, actor: OfficialRecord, record: OfficialRecord) -> None:
+        """Add or replace an official (security officers)."""
+        directory.add_official(self._ctx, actor, record)
+
+    def issue_token(self, actor: OfficialRecord, official_id: str) -> str:
+        """A new API token for ``official_id`` (security officers), returned once."""
+        return directory.issue_token(self._ctx, actor, official_id)
+
+    def officials(
+        self, actor: OfficialRecord, *, after: str | None = None, limit: int = 100
+    ) -> list[OfficialRecord]:
+        """The directory by id (security officers)."""
+        return directory.officials(self._ctx, actor, after=after, limit=limit)
+
+    def items(
+        self,
+        actor: OfficialRecord,
+        *,
+        after: str | None = None,
+        limit: int = 100,
+        state: ItemState | None = None,
+    ) -> list[HeldItem]:
+        """Held items ``actor`` may see, by id."""
+        return directory.items(self._ctx, actor, after=after, limit=limit, state=state)
+
+    def item(self, actor: OfficialRecord, item_id: str) -> HeldItem:
+        """One held item's metadata, if ``actor`` may see it."""
+        return directory.item(self._ctx, actor, item_id)
+
+    def receipts(self, actor: OfficialRecord, item_id: str) -> list[ReceiptRecord]:
+        """The receipts of an item (security and release officers)."""
+        return directory.receipts(self._ctx, actor, item_id)
+
+    def outbox(
+        self,
+        actor: OfficialRecord,
+        *,
+        state: DeliveryState | None = None,
+        after: int = 0,
+        limit: int = 100,
+    ) -> list[OutboxEntry]:
+        """Outbox messages in enqueue order (security and release officers)."""
+        return directory.outbox(self._ctx, actor, state=state, after=after, limit=limit)
+
+    def audit_head(self) -> tuple[int, bytes]:
+        """``(size, root)`` of this node's audit log (RFC 9162)."""
+        with self._ctx.store.read() as reader:
+            size = reader.audit_size()
+            return size, reader.audit_root(size)
+
+    def checkpoint(self) -> bytes:
+        """This node's signed audit checkpoint (c2sp.org/tlog-checkpoint)."""
+        return directory.checkpoint(self._ctx)
+
     # -------------------------------------------------------------------------------- release
 
     def release(
@@ -146,7 +221,7 @@ class Node:
             )  # fmt: skip
             raise NodeInputError(problem)
         official = actor if isinstance(actor, OfficialRecord) else self._official(actor_id)
-        if not _may(official, Role.RELEASE_OFFICER, ctx.party):
+        if not directory.may(official, ctx.party, Role.RELEASE_OFFICER):
             ctx.audit_alone(AuditKind.RELEASE, now, who, item_id, "deny", ("NODE_FORBIDDEN",))
             raise NodeForbiddenError(f"{who} may not release items of {ctx.party}")
         decisions = {
@@ -307,10 +382,14 @@ class Node:
 
     # ---------------------------------------------------------------------------------- read
 
-    def read(self, official_id: str, item_id: str) -> bytes:
-        """The plaintext of a held item, if ``official_id`` may read it now (Art. 7); audited."""
+    def read(self, actor: OfficialRecord | str, item_id: str) -> bytes:
+        """The plaintext of a held item, if ``actor`` may read it now (Art. 7); audited.
+
+        ``actor`` was authenticated by the caller: an official record, or the id of one.
+        """
         ctx = self._ctx
         now = ctx.clock.now()
+        official_id = actor.official.id if isinstance(actor, OfficialRecord) else actor
         who, subject = ident(official_id, "unknown-official"), ident(item_id, "unknown-item")
         with ctx.store.read() as reader:
             record = reader.official(official_id) if isinstance(official_id, str) else None
@@ -319,7 +398,7 @@ class Node:
         def refuse(code: str, detail: dict[str, str | None] | None = None) -> None:
             ctx.audit_alone(AuditKind.READ, now, who, subject, "deny", (code,), detail)
 
-        if not _may(record, Role.READER, ctx.party):
+        if not directory.may(record, ctx.party, Role.READER):
             refuse("NODE_FORBIDDEN")
             raise NodeForbiddenError(f"{who} may not read items held by {ctx.party}")
         assert record is not None
@@ -348,16 +427,6 @@ class Node:
             ) from None
         ctx.audit_alone(AuditKind.READ, now, who, subject, "allow", decision.codes, detail)
         return opened.payload
-
-
-def _may(record: OfficialRecord | None, role: Role, party: str) -> bool:
-    """Deny by default: an active official of ``party`` holding ``role`` (issue 4 §1)."""
-    return (
-        record is not None
-        and record.active
-        and role in record.roles
-        and record.official.nationality == party
-    )
 
 
 def _release_input_problem(
