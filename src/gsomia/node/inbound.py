@@ -82,10 +82,10 @@ class _Tally:
         )
 
 
-def receive(ctx: Context, limit: int) -> ReceiveSummary:
-    """Handle up to ``limit`` messages that arrived on the channel."""
+def receive(ctx: Context, limit: int, timeout: float = 0.0) -> ReceiveSummary:
+    """Handle up to ``limit`` messages that arrived, waiting ``timeout`` s for the first."""
     tally = _Tally()
-    for message in ctx.channel.receive(limit=check_limit(limit)):
+    for message in ctx.channel.receive(limit=check_limit(limit), timeout=timeout):
         try:
             frame = decode(message.payload)
         except FrameError:

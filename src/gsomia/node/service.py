@@ -376,9 +376,10 @@ class Node:
 
     # ------------------------------------------------------------------------------- receive
 
-    def receive(self, limit: int = 100) -> ReceiveSummary:
-        """Handle up to ``limit`` inbound messages (:mod:`gsomia.node.inbound`)."""
-        return inbound.receive(self._ctx, limit)
+    def receive(self, limit: int = 100, *, timeout: float = 0.0) -> ReceiveSummary:
+        """Handle up to ``limit`` inbound messages, waiting ``timeout`` s for the first
+        (:mod:`gsomia.node.inbound`)."""
+        return inbound.receive(self._ctx, limit, timeout)
 
     # ---------------------------------------------------------------------------------- read
 

@@ -31,7 +31,7 @@ Modules: :mod:`._request` (pure: canonical string, checks, refusals), :mod:`._se
 receiving side), :mod:`._channel` (:class:`HttpChannel`).
 """
 
-from gsomia.adapters.http_channel._channel import HttpChannel
+from gsomia.adapters.http_channel._channel import HttpChannel, peer_address
 from gsomia.adapters.http_channel._request import (
     CONTEXT,
     DEFAULT_MAX_BODY,
@@ -50,5 +50,6 @@ __all__ = [
     "ChannelRefusal",
     "HttpChannel",
     "canonical",
+    "peer_address",
     "sign_request",
 ]

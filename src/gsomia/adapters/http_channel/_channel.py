@@ -34,7 +34,7 @@ _MAX_RESPONSE: Final = 64 * 1024
 _STALE: Final = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
 
 
-def _address(base_url: str) -> tuple[str, int]:
+def peer_address(base_url: str) -> tuple[str, int]:
     """``(host, port)`` of an ``http://host:port`` base URL, or ``CHANNEL_PEER_INVALID``."""
     try:
         parts = urlsplit(base_url)
@@ -148,7 +148,7 @@ class HttpChannel:
 
     def add_peer(self, party: str, base_url: str) -> None:
         """Send to ``party`` at ``base_url`` from now on (who it is, its key proves)."""
-        self._peers[party] = _address(base_url)
+        self._peers[party] = peer_address(base_url)
 
     # -- the Channel port -------------------------------------------------------------------
 
