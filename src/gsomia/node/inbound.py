@@ -69,6 +69,7 @@ class _Tally:
     receipts_duplicate: int = 0
     receipts_rejected: int = 0
     rejections: list[tuple[str, str]] = field(default_factory=list)
+    messages: int = 0
 
     def summary(self) -> ReceiveSummary:
         return ReceiveSummary(
@@ -79,6 +80,7 @@ class _Tally:
             self.receipts_duplicate,
             self.receipts_rejected,
             tuple(self.rejections),
+            self.messages,
         )
 
 
@@ -86,6 +88,7 @@ def receive(ctx: Context, limit: int, timeout: float = 0.0) -> ReceiveSummary:
     """Handle up to ``limit`` messages that arrived, waiting ``timeout`` s for the first."""
     tally = _Tally()
     for message in ctx.channel.receive(limit=check_limit(limit), timeout=timeout):
+        tally.messages += 1
         try:
             frame = decode(message.payload)
         except FrameError:

@@ -39,7 +39,8 @@ class ReceiveSummary:
     ``duplicates`` recognised and answered with the stored receipt (never stored twice);
     ``receipts`` partners' receipts that settled an outbox message, ``receipts_duplicate`` ones
     already recorded, ``receipts_rejected`` ones that did not verify.  ``rejections`` lists
-    ``(subject, reason code)`` for every rejection, in arrival order.
+    ``(subject, reason code)`` for every rejection, in arrival order; ``messages`` counts every
+    message taken from the channel, whatever its kind.
     """
 
     accepted: int = 0
@@ -49,3 +50,4 @@ class ReceiveSummary:
     receipts_duplicate: int = 0
     receipts_rejected: int = 0
     rejections: tuple[tuple[str, str], ...] = field(default=())
+    messages: int = 0
