@@ -15,6 +15,7 @@ from gsomia.agreements.status import (
     history_to_dict,
     status_at,
     status_to_dict,
+    summary_to_dict,
 )
 from gsomia.reasons import Reason
 
@@ -37,4 +38,5 @@ __all__ = [
     "history_to_dict",
     "status_at",
     "status_to_dict",
+    "summary_to_dict",
 ]

@@ -327,3 +327,22 @@ def history_to_dict(entry: HistoryEntry, tz: ZoneInfo) -> dict[str, Any]:
         "exchange_allowed": entry.exchange_allowed,
         "hypothetical": entry.hypothetical,
     }
+
+
+def summary_to_dict(agreement: Agreement, status: Status) -> dict[str, Any]:
+    """One agreement and its state at ``status.at`` (Art. 21), as JSON.
+
+    A row of ``gsomia agreements list --json`` and of ``GET /v1/agreements`` (issue 4 §3).
+    """
+    return {
+        "id": agreement.id,
+        "title": agreement.title,
+        "kind": str(agreement.kind),
+        "parties": list(agreement.parties),
+        "hub": agreement.hub,
+        "topics": None if agreement.topics is None else sorted(agreement.topics),
+        "state": str(status.state),
+        "exchange_allowed": status.exchange_allowed,
+        "table_version": status.table_version,
+        "assumed": any(t.assumed for t in agreement.tables),
+    }

@@ -12,6 +12,7 @@ from gsomia.agreements import (
     history_to_dict,
     status_at,
     status_to_dict,
+    summary_to_dict,
 )
 from gsomia.catalog import builtin_registry, load_events, with_events
 from gsomia.cli.output import STATE_WORDS, emit_json, reason_lines, when
@@ -42,20 +43,7 @@ def cmd_list(args: argparse.Namespace, now: datetime) -> int:
     rows: list[dict[str, Any]] = []
     for agreement in sorted(registry.agreements.values(), key=lambda a: a.id):
         status = status_at(registry.timelines[agreement.id], now)
-        rows.append(
-            {
-                "id": agreement.id,
-                "title": agreement.title,
-                "kind": str(agreement.kind),
-                "parties": list(agreement.parties),
-                "hub": agreement.hub,
-                "topics": None if agreement.topics is None else sorted(agreement.topics),
-                "state": str(status.state),
-                "exchange_allowed": status.exchange_allowed,
-                "table_version": status.table_version,
-                "assumed": any(t.assumed for t in agreement.tables),
-            }
-        )
+        rows.append(summary_to_dict(agreement, status))
     if args.json:
         emit_json({"at": format_instant(now), "agreements": rows})
         return 0
