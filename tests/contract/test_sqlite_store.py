@@ -14,6 +14,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,15 @@ from gsomia.adapters.sqlite_store import SCHEMA_VERSION, STORE_FILE, SqliteStore
 from gsomia.adapters.sqlite_store.schema import APPLICATION_ID
 from gsomia.audit.merkle import MerkleTree
 from gsomia.errors import StoreError
-from gsomia.ports import ItemState, ReceiptDirection, Store, token_hash
+from gsomia.ports import (
+    ConsentRequestDirection,
+    ConsentRequestRecord,
+    ConsentRequestState,
+    ItemState,
+    ReceiptDirection,
+    Store,
+    token_hash,
+)
 from tests.contract.conftest import (
     T0,
     audit,
@@ -275,3 +284,30 @@ def test_committed_units_survive_sigkill_and_none_is_half_written(tmp_path: Path
             assert uow.append_audit(audit("after", n=size)) == size
     with SqliteAuditLog(tmp_path / STORE_FILE) as log:
         assert log.verify().ok
+
+
+# -- consent requests (Art. 6; node/consent.py) --------------------------------------------------
+
+
+def test_a_decided_consent_request_is_final_and_never_deleted(tmp_path: Path) -> None:
+    request = ConsentRequestRecord(
+        "req-1", ConsentRequestDirection.SENT, "item-1", "KOR", "JPN", "USA", "assessment",
+        T0, "jpn-ro-1", T0 + timedelta(days=1),
+    )  # fmt: skip
+    with SqliteStore.in_data_dir(tmp_path) as store, store.unit_of_work() as uow:
+        uow.put_consent_request(request)
+        uow.decide_consent_request(
+            "req-1", ConsentRequestState.REFUSED, at=T0, decision=b"signed refusal"
+        )
+    with SqliteStore(tmp_path / STORE_FILE) as store, store.read() as reader:
+        stored = reader.consent_request("req-1")
+        assert stored is not None
+        assert (stored.state, stored.decision) == (ConsentRequestState.REFUSED, b"signed refusal")
+    other = sqlite3.connect(tmp_path / STORE_FILE)
+    try:
+        with pytest.raises(sqlite3.IntegrityError, match="final"):
+            other.execute("UPDATE consent_requests SET state = 'pending', decided = NULL")
+        with pytest.raises(sqlite3.IntegrityError, match="never deleted"):
+            other.execute("DELETE FROM consent_requests")
+    finally:
+        other.close()

@@ -20,6 +20,9 @@ from gsomia.labels import AlternativeLabel
 from gsomia.policy import ConsentKind, check_consent
 from gsomia.ports import (
     Backoff,
+    ConsentRequestDirection,
+    ConsentRequestRecord,
+    ConsentRequestState,
     DeliveryState,
     InboxOutcome,
     ItemState,
@@ -480,4 +483,97 @@ def test_consents_are_recorded_once_and_revocation_is_final(store: Store) -> Non
 def test_ill_formed_records_are_refused(build: object) -> None:
     with pytest.raises(InputError) as exc:
         build()  # type: ignore[operator]
+    assert exc.value.code in {"STORE_RECORD_INVALID", "INSTANT_NO_OFFSET"}
+
+
+# -- consent requests (Art. 6; node/consent.py) --------------------------------------------------
+
+
+def _request(request_id: str = "req-1", **fields: object) -> ConsentRequestRecord:
+    values: dict[str, object] = {
+        "request_id": request_id,
+        "direction": ConsentRequestDirection.RECEIVED,
+        "item_id": "item-1",
+        "originator": "KOR",
+        "holder": "JPN",
+        "third_party": "USA",
+        "purpose": "joint assessment",
+        "requested": T0,
+        "requested_by": "jpn-ro-1",
+        "expires": T0 + timedelta(days=30),
+    }
+    values.update(fields)
+    return ConsentRequestRecord(**values)  # type: ignore[arg-type]
+
+
+def _decide_then_fail(store: Store) -> None:
+    with store.unit_of_work() as uow:
+        uow.decide_consent_request("req-1", ConsentRequestState.APPROVED, at=T0, decision=b"t")
+        raise RuntimeError("crash")
+
+
+def test_consent_requests_are_recorded_once_and_decided_once(store: Store) -> None:
+    with store.unit_of_work() as uow:
+        assert not uow.put_consent_request(_request()).duplicate
+        assert not uow.put_consent_request(_request("req-2", expires=None)).duplicate
+        sent = _request("req-3", direction=ConsentRequestDirection.SENT, originator="USA",
+                        holder="KOR", third_party="JPN")  # fmt: skip
+        assert not uow.put_consent_request(sent).duplicate
+        again = uow.put_consent_request(_request(purpose="another purpose"))
+        assert again.duplicate
+        assert again.value == _request()  # the first record stands
+        with pytest.raises(InputError) as decided_new:
+            uow.put_consent_request(
+                _request("req-4", state=ConsentRequestState.REFUSED, decided=T0, decision=b"r")
+            )
+        assert decided_new.value.code == "STORE_RECORD_INVALID"
+    with pytest.raises(RuntimeError, match="crash"):  # rolled back: the request stays pending
+        _decide_then_fail(store)
+    with store.read() as r:
+        assert r.consent_request("req-1") == _request()
+    with store.unit_of_work() as uow:
+        decided = uow.decide_consent_request(
+            "req-1",
+            ConsentRequestState.APPROVED,
+            at=T0 + timedelta(hours=1),
+            decision=b"consent token",
+            decided_by="kor-so-1",
+        )
+        assert decided.state is ConsentRequestState.APPROVED
+        with pytest.raises(StoreError) as twice:
+            uow.decide_consent_request(
+                "req-1", ConsentRequestState.REFUSED, at=T0, decision=b"refusal"
+            )
+        assert twice.value.code == "STORE_CONFLICT"
+        with pytest.raises(NotFoundError) as missing:
+            uow.decide_consent_request(
+                "req-404", ConsentRequestState.APPROVED, at=T0, decision=b"t"
+            )
+        assert missing.value.code == "CONSENT_REQUEST_NOT_FOUND"
+    with store.read() as r:
+        assert r.consent_request("req-1") == decided
+        assert r.consent_request("req-404") is None
+        assert [x.request_id for x in r.consent_requests()] == ["req-1", "req-2", "req-3"]
+        assert [x.request_id for x in r.consent_requests(after="req-1", limit=1)] == ["req-2"]
+        pending = r.consent_requests(state=ConsentRequestState.PENDING)
+        assert [x.request_id for x in pending] == ["req-2", "req-3"]
+        assert r.consent_requests(direction=ConsentRequestDirection.SENT) == [sent]
+        assert r.consent_request("req-2").expires is None  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"request_id": "has spaces"},
+        {"holder": "KOR"},  # originator, holder and third party are three parties
+        {"purpose": ""},
+        {"requested": T0.replace(tzinfo=None)},
+        {"state": ConsentRequestState.APPROVED},  # decided without a decision
+        {"decided_by": "kor-so-1"},  # a pending request has no decider
+        {"direction": "both"},
+    ],
+)
+def test_ill_formed_consent_requests_are_refused(fields: dict[str, object]) -> None:
+    with pytest.raises(InputError) as exc:
+        _request(**fields)
     assert exc.value.code in {"STORE_RECORD_INVALID", "INSTANT_NO_OFFSET"}

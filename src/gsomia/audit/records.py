@@ -80,6 +80,7 @@ class AuditKind(StrEnum):
     RECLASSIFY = "reclassify"  # the originator changes an item's level (Art. 6)
     DESTROY = "destroy"  # an item is returned or destroyed (Art. 6, Art. 13)
     BREACH = "breach"  # an actual or possible loss or compromise (Art. 17)
+    VISIT = "visit"  # a visit by the other party's personnel is requested or decided (Art. 8)
 
 
 def _invalid(message: str, field_name: str) -> InputError:

@@ -11,32 +11,45 @@ unit of work as its effects, so a rejected input leaves no partial state and is 
 No HTTP here: the faces (API, CLI) call the node; the node sees only ports.
 
 Modules: :mod:`~gsomia.node.service` (:class:`Node`: release, delivery, read),
-:mod:`~gsomia.node.inbound` (receiving items and receipts), :mod:`~gsomia.node.framing` (the two
-payload kinds on the channel), :mod:`~gsomia.node.results`, :mod:`~gsomia.node.errors`.
+:mod:`~gsomia.node.inbound` (receiving items and receipts), :mod:`~gsomia.node.framing` (the
+payload kinds on the channel), :mod:`~gsomia.node.results`, :mod:`~gsomia.node.errors`;
+:mod:`~gsomia.node.relay` (the TISA relay through the hub), :mod:`~gsomia.node.consent` (Art. 6
+consent requests, decisions, revocations) and :mod:`~gsomia.node.forward` (Art. 6 forwards);
+:mod:`~gsomia.node.breach` (Art. 17), :mod:`~gsomia.node.disposal` (Art. 6 reclassification,
+Arts. 6 and 13 return or destruction), :mod:`~gsomia.node.visits` (Art. 8),
+:mod:`~gsomia.node.agreement_events` (Art. 21) and :mod:`~gsomia.node.notice_inbound` (their
+signed notices on the channel).
 """
 
 from gsomia.node.errors import (
     FrameError,
     NodeAccessDeniedError,
+    NodeConflictError,
+    NodeConsentNotFoundError,
     NodeForbiddenError,
     NodeInputError,
     NodeItemNotFoundError,
+    NodeRecordNotFoundError,
     NodeUnauthenticatedError,
 )
+from gsomia.node.forward import ForwardResult
 from gsomia.node.framing import Frame, FrameKind
 from gsomia.node.results import ReceiveSummary, ReleaseResult
-from gsomia.node.service import HUB_NOT_YET, Node
+from gsomia.node.service import Node
 
 __all__ = [
-    "HUB_NOT_YET",
+    "ForwardResult",
     "Frame",
     "FrameError",
     "FrameKind",
     "Node",
     "NodeAccessDeniedError",
+    "NodeConflictError",
+    "NodeConsentNotFoundError",
     "NodeForbiddenError",
     "NodeInputError",
     "NodeItemNotFoundError",
+    "NodeRecordNotFoundError",
     "NodeUnauthenticatedError",
     "ReceiveSummary",
     "ReleaseResult",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,12 +24,41 @@ def ident(value: object, fallback: str) -> str:
     return value if isinstance(value, str) and _ID.match(value) else fallback
 
 
+class RegistryHolder:
+    """The one replaceable part of a node's configuration: the registry it decides against.
+
+    ``base`` is the registry the node was built with (the built-in agreements); ``current`` is
+    ``base`` with the agreement events this node recorded applied (Art. 21;
+    :mod:`gsomia.node.agreement_events`).  Replacing ``current`` is one reference assignment,
+    so the very next decision sees the new history and a decision in progress keeps the one it
+    read.
+    """
+
+    __slots__ = ("_applied", "_lock", "base", "current")
+
+    def __init__(self, base: Registry) -> None:
+        self.base = base
+        self.current = base
+        self._applied = 0
+        self._lock = threading.Lock()
+
+    def install(self, registry: Registry, applied: int) -> None:
+        """Make ``registry`` (``base`` with the first ``applied`` recorded events) current,
+        unless a registry with more events is current already (two recordings racing)."""
+        with self._lock:
+            if applied >= self._applied:
+                self.current, self._applied = registry, applied
+
+
 @dataclass(frozen=True, slots=True)
 class Context:
-    """A node's fixed configuration; ``open_trust`` also trusts the node's own keys (at rest)."""
+    """A node's fixed configuration; ``open_trust`` also trusts the node's own keys (at rest).
+
+    ``registry`` is read through ``registries`` on every use (see :class:`RegistryHolder`).
+    """
 
     party: str
-    registry: Registry
+    registries: RegistryHolder
     store: Store
     channel: Channel
     keys: NodeKeys
@@ -39,6 +69,11 @@ class Context:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "open_trust", self.keys.trust_self(self.trust))
+
+    @property
+    def registry(self) -> Registry:
+        """The registry decisions use now: built-in agreements plus the events recorded here."""
+        return self.registries.current
 
     @property
     def log_origin(self) -> str:

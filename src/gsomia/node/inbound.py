@@ -38,12 +38,14 @@ from gsomia.audit.records import AuditKind
 from gsomia.envelope import EnvelopeError, open_item
 from gsomia.errors import GsomiaError
 from gsomia.labels import AlternativeLabel, LabelSet
+from gsomia.node import _custody, consent_inbound, notice_inbound, relay
 from gsomia.node._context import Context, ident
 from gsomia.node.errors import FrameError
 from gsomia.node.framing import FrameKind, decode, receipt_frame
 from gsomia.node.results import ReceiveSummary
 from gsomia.policy import accept
 from gsomia.ports import (
+    ConsentRecord,
     HeldItem,
     Inbound,
     InboxEntry,
@@ -70,6 +72,8 @@ class _Tally:
     receipts_rejected: int = 0
     rejections: list[tuple[str, str]] = field(default_factory=list)
     messages: int = 0
+    notices: int = 0  # signed notices applied, acknowledgements settled (node/notice_inbound.py)
+    notices_deferred: int = 0
 
     def summary(self) -> ReceiveSummary:
         return ReceiveSummary(
@@ -81,6 +85,8 @@ class _Tally:
             self.receipts_rejected,
             tuple(self.rejections),
             self.messages,
+            notices=self.notices,
+            notices_deferred=self.notices_deferred,
         )
 
 
@@ -98,9 +104,29 @@ def receive(ctx: Context, limit: int, timeout: float = 0.0) -> ReceiveSummary:
             continue
         if frame.kind is FrameKind.RECEIPT:
             _receipt(ctx, tally, message, frame.body)
-        else:
-            _item(ctx, tally, message, frame.body, frame.topic, frame.purpose)
+        elif frame.kind in consent_inbound.FRAME_KINDS:  # Art. 6 (node/consent.py)
+            handled = consent_inbound.receive(ctx, message, frame.kind, frame.body, frame.proofs)
+            tally.duplicates += handled.duplicate
+            if handled.rejection is not None:
+                tally.rejected += 1
+                tally.rejections.append(handled.rejection)
+        elif frame.kind >= FrameKind.BREACH_REPORT:  # Arts. 6, 8, 13, 17 (node/notice_inbound.py)
+            _notice(tally, notice_inbound.receive(ctx, message, frame))
+        else:  # ITEM, or ITEM_WITH_PROOF: relayed (TISA) or forwarded (Art. 6)
+            _item(ctx, tally, message, frame.body, frame.topic, frame.purpose, frame.proofs)
     return tally.summary()
+
+
+def _notice(tally: _Tally, outcome: str) -> None:
+    """Count a notice's outcome (its audit records are written by node/notice_inbound.py)."""
+    if outcome in (notice_inbound.Outcome.APPLIED, notice_inbound.ACKED):
+        tally.notices += 1
+    elif outcome == notice_inbound.Outcome.DUPLICATE:
+        tally.duplicates += 1
+    elif outcome == notice_inbound.Outcome.DEFERRED:
+        tally.notices_deferred += 1
+    else:
+        tally.rejected += 1
 
 
 def _reject(
@@ -126,7 +152,13 @@ def _reject(
 
 
 def _item(
-    ctx: Context, tally: _Tally, message: Inbound, sealed: bytes, topic: str, purpose: str
+    ctx: Context,
+    tally: _Tally,
+    message: Inbound,
+    sealed: bytes,
+    topic: str,
+    purpose: str,
+    tokens: tuple[bytes, ...] = (),
 ) -> None:
     now = ctx.clock.now()
     fallback = ident(message.idempotency_key, "unknown")
@@ -146,29 +178,26 @@ def _item(
     if first is not None:
         _duplicate(ctx, tally, message, first, digest)
         return
+    who = message.sender
+    proofs = _custody.verify_proofs(ctx, tokens, now)  # the originator's approval or consent
+    if isinstance(proofs, str):
+        _refuse_item(ctx, tally, who, item_id, digest, topic, (proofs,))
+        return
+    chosen = _custody.pick(proofs, who, ctx.party)
     decision = accept(
         ctx.registry,
         labels,
         item_id=item_id,
-        item_digest=digest.hex(),
-        sender=message.sender,
+        item_digest=_custody.item_binding(item_id, labels.originator),
+        sender=who,
         receiver=ctx.party,
         topic=topic,
         at=now,
         purpose=purpose,
+        consent=None if chosen is None else chosen.consent,
     )
-    who = message.sender
     if not decision.allowed:
-        with ctx.store.unit_of_work() as uow:
-            index = ctx.audit(
-                uow, AuditKind.REJECT, now, who, item_id, "deny", decision.codes,
-                detail={"topic": topic, "digest": digest.hex()},
-            )  # fmt: skip
-            uow.record_inbound(
-                InboxEntry(item_id, who, digest, now, InboxOutcome.REJECTED, decision.codes, index)
-            )
-        tally.rejected += 1
-        tally.rejections.extend((item_id, code) for code in decision.codes)
+        _refuse_item(ctx, tally, who, item_id, digest, topic, decision.codes)
         return
     assert decision.agreement is not None
     assert decision.table_version is not None
@@ -181,6 +210,16 @@ def _item(
         table_version=decision.table_version,
         applied=now,
     )
+    relays = relay.RelayPlan()
+    if who == labels.originator.originator and proofs:  # the originator asks us, the hub, to relay
+        relays = relay.plan(
+            ctx, item_id, labels.with_alternative(alternative), opened.payload, topic, purpose,
+            proofs, now,
+        )  # fmt: skip
+        if relays.refusals:
+            _refuse_item(ctx, tally, who, item_id, digest, topic, relays.codes, relays)
+            return
+    kept = [p for p in proofs if ctx.party in (p.consent.holder, p.consent.third_party)]
     with ctx.store.unit_of_work() as uow:
         index = ctx.audit(
             uow, AuditKind.ACCEPT, now, who, item_id, "allow", decision.codes,
@@ -216,7 +255,36 @@ def _item(
         uow.enqueue(
             OutboxMessage(f"receipt:{item_id}", who, "receipt", item_id, receipt_frame(token), now)
         )
+        for proof in kept:  # the approval or consent relied on, kept as evidence (Art. 6)
+            uow.put_consent(ConsentRecord(proof.consent, proof.token))
+        relay.commit(ctx, uow, relays.relays, item_id, topic, purpose, now)  # TISA, exactly once
     tally.accepted += 1
+
+
+def _refuse_item(
+    ctx: Context,
+    tally: _Tally,
+    who: str,
+    item_id: str,
+    digest: bytes,
+    topic: str,
+    codes: tuple[str, ...],
+    relays: relay.RelayPlan | None = None,
+) -> None:
+    """A verified item refused: audited, recorded as rejected (a replay gets the same answer)."""
+    now = ctx.clock.now()
+    with ctx.store.unit_of_work() as uow:
+        if relays is not None:
+            relay.refuse(ctx, uow, relays, item_id, now)
+        index = ctx.audit(
+            uow, AuditKind.REJECT, now, who, item_id, "deny", codes,
+            detail={"topic": topic, "digest": digest.hex()},
+        )  # fmt: skip
+        uow.record_inbound(
+            InboxEntry(item_id, who, digest, now, InboxOutcome.REJECTED, codes, index)
+        )
+    tally.rejected += 1
+    tally.rejections.extend((item_id, code) for code in codes)
 
 
 def _duplicate(

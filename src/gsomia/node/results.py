@@ -17,8 +17,9 @@ class ReleaseResult:
 
     ``released`` is all or nothing: the item went to every recipient or to none.  ``decisions``
     holds the policy decision per recipient; ``reasons`` the reason codes of the refusal (empty
-    when released), including the node's own (``RELEASE_VIA_HUB_NOT_YET``,
-    ``NODE_NO_RECIPIENT_KEY``, ``RELEASE_WITHHELD``); ``audit_indexes`` the audit records written.
+    when released), including the node's own (``RELEASE_APPROVAL_INVALID``: a hub approval
+    could not be issued, ``NODE_NO_RECIPIENT_KEY``, ``RELEASE_WITHHELD``); ``audit_indexes`` the
+    audit records written.
     """
 
     item_id: str
@@ -40,7 +41,10 @@ class ReceiveSummary:
     ``receipts`` partners' receipts that settled an outbox message, ``receipts_duplicate`` ones
     already recorded, ``receipts_rejected`` ones that did not verify.  ``rejections`` lists
     ``(subject, reason code)`` for every rejection, in arrival order; ``messages`` counts every
-    message taken from the channel, whatever its kind.
+    message taken from the channel, whatever its kind.  ``notices`` counts signed notices
+    applied (Arts. 6, 8, 13, 17) and acknowledgements that settled ours, ``notices_deferred``
+    notices that cannot apply yet and are left for the sender to send again; duplicate and
+    refused notices count in ``duplicates`` and ``rejected``.
     """
 
     accepted: int = 0
@@ -51,3 +55,5 @@ class ReceiveSummary:
     receipts_rejected: int = 0
     rejections: tuple[tuple[str, str], ...] = field(default=())
     messages: int = 0
+    notices: int = 0
+    notices_deferred: int = 0

@@ -3,7 +3,8 @@
 :class:`Node` is wired only to ports (Store, Channel, Clock) and the node's keys and trust store;
 every decision is the core's (:mod:`gsomia.policy`), every seal the envelope's, every act audited
 in the same unit of work as its effects (issue 4 §1; ADR 0004).  Receiving is in
-:mod:`gsomia.node.inbound`.
+:mod:`gsomia.node.inbound`, the TISA relay in :mod:`gsomia.node.relay`, consent requests and
+Art. 6 forwards in :mod:`gsomia.node.consent`.
 
 Release (Art. 6: case by case, by the originator)
 -------------------------------------------------
@@ -12,14 +13,15 @@ role (issue 4 §1), else ``NODE_FORBIDDEN``.  :func:`gsomia.policy.release` deci
 recipient at ``clock.now()`` (Art. 21: against the agreements in force at that instant).  The
 release is all or nothing: if any recipient is refused, every recipient's decision is audited
 (``deny``; a recipient that alone would have been allowed is ``RELEASE_WITHHELD``) and nothing
-else is stored.  A release the policy routes through a hub (TISA, a path of three) is refused
-with ``RELEASE_VIA_HUB_NOT_YET`` in this slice.  Otherwise the item is sealed once per recipient,
-under the agreement that recipient's decision relied on, and in ONE unit of work the node stores
-the item as held by the originator, enqueues one outbox message per recipient (idempotency key
-``<item id>:<recipient>``) and appends one ``release`` audit record per recipient.
+else is stored.  Otherwise the item is sealed once per first hop, under the agreement the
+decision relied on, and in ONE unit of work the node stores the item as held by the originator,
+enqueues one outbox message per first hop (idempotency key ``<item id>:<party>``) and appends one
+``release`` audit record per recipient.  A recipient the policy routes through a hub (TISA, a
+path of three) is reached through the hub, sealed to the hub with this node's signed relay
+approval (:mod:`gsomia.node.relay`).
 
 At rest (Arts. 9-12): every seal names the originator itself as a co-recipient, so the node keeps
-the sealed bytes of the first recipient's seal (recipients in sorted order) as its held copy and
+the sealed bytes of the first hop's seal (first hops in sorted order) as its held copy and
 opens it with its own keys; no plaintext is ever stored.
 
 Delivery (issue 4 §1: at-least-once, retried with backoff until a signed receipt)
@@ -41,24 +43,35 @@ the ``allow`` record committed.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
+from gsomia.agreements import Event
 from gsomia.audit.records import AuditKind
-from gsomia.envelope import EnvelopeError, NodeKeys, PublicKeyRecord, TrustStore, open_item, seal
+from gsomia.envelope import EnvelopeError, NodeKeys, PublicKeyRecord, TrustStore, open_item
 from gsomia.envelope.keys import KeyLookupError
-from gsomia.labels import LabelSet, OriginatorLabel
-from gsomia.node import directory, inbound
-from gsomia.node._context import Context, ident
+from gsomia.labels import OriginatorLabel
+from gsomia.node import (
+    agreement_events,
+    breach,
+    consent,
+    directory,
+    disposal,
+    forward,
+    inbound,
+    relay,
+    visits,
+)
+from gsomia.node._context import Context, RegistryHolder, ident
 from gsomia.node.errors import (
     NodeAccessDeniedError,
     NodeForbiddenError,
     NodeInputError,
     NodeItemNotFoundError,
 )
-from gsomia.node.framing import check_purpose, item_frame
+from gsomia.node.forward import ForwardResult
+from gsomia.node.framing import check_purpose
 from gsomia.node.results import ReceiveSummary, ReleaseResult
 from gsomia.policy import Decision, access
 from gsomia.policy import release as decide_release
@@ -67,22 +80,31 @@ from gsomia.ports import (
     Channel,
     ChannelError,
     Clock,
+    ConsentRecord,
+    ConsentRequestDirection,
+    ConsentRequestRecord,
+    ConsentRequestState,
     DeliveryState,
     HeldItem,
     ItemState,
     OfficialRecord,
     OutboxEntry,
-    OutboxMessage,
     ReceiptRecord,
     Role,
     Store,
     check_limit,
 )
+from gsomia.ports.cases import (  # Arts. 6, 8, 13, 17, 21
+    AgreementEventRecord,
+    BreachRecord,
+    DisposalRecord,
+    Visitor,
+    VisitRecord,
+)
 from gsomia.registry import Registry
 
-__all__ = ["HUB_NOT_YET", "Node"]
+__all__ = ["Node"]
 
-HUB_NOT_YET = "RELEASE_VIA_HUB_NOT_YET"
 _WITHHELD = "RELEASE_WITHHELD"
 _NO_KEY = "NODE_NO_RECIPIENT_KEY"
 _ITEM_KIND, _RECEIPT_KIND = "item", "receipt"
@@ -110,8 +132,10 @@ class Node:
                 detail={"party": party},
             )
         self._ctx = Context(
-            party, registry, store, channel, keys, trust, clock, backoff or Backoff()
-        )
+            party, RegistryHolder(registry), store, channel, keys, trust, clock,
+            backoff or Backoff(),
+        )  # fmt: skip
+        agreement_events.load(self._ctx)  # Art. 21: the events this node recorded apply
 
     @property
     def party(self) -> str:
@@ -201,12 +225,16 @@ class Node:
         recipients: Sequence[str],
         topic: str,
         purpose: str,
+        *,
+        approval_expires: datetime | None = None,
     ) -> ReleaseResult:
         """Release an item this node originates to ``recipients`` (Art. 6), all or nothing.
 
         ``actor`` was authenticated by the caller: an official record, or the id of one in the
         store.  Raises :class:`NodeForbiddenError` or :class:`NodeInputError` (audited); a policy
-        refusal is returned, with its reasons, not raised.
+        refusal is returned, with its reasons, not raised.  A recipient reached through a hub
+        (TISA) gets the item via the hub with this node's signed approval, valid until
+        ``approval_expires`` (default: :data:`gsomia.node.relay.APPROVAL_VALIDITY` from now).
         """
         ctx = self._ctx
         now = ctx.clock.now()
@@ -233,18 +261,21 @@ class Node:
         for recipient, decision in decisions.items():
             if not decision.allowed:
                 refusals[recipient] = decision.codes
-            elif len(decision.path) != 2:
-                refusals[recipient] = (HUB_NOT_YET,)
-            else:
-                try:
-                    keys[recipient] = ctx.trust.current(recipient, "enc", now)
-                except KeyLookupError:
-                    refusals[recipient] = (_NO_KEY,)
-        if refusals:
-            return self._refuse(item_id, who, now, topic, decisions, refusals)
-        return self._commit_release(
-            item_id, who, now, payload, label, topic, purpose, decisions, keys
-        )
+                continue
+            hop = decision.path[1]  # the recipient, or the hub that relays to it (TISA)
+            try:
+                keys[hop] = ctx.trust.current(hop, "enc", now)
+            except KeyLookupError:
+                refusals[recipient] = (_NO_KEY,)
+        if not refusals:
+            result = relay.commit_release(
+                ctx, item_id, who, now, payload, label, topic, purpose, decisions, keys,
+                approval_expires,
+            )  # fmt: skip
+            if isinstance(result, ReleaseResult):
+                return result
+            refusals = result
+        return self._refuse(item_id, who, now, topic, decisions, refusals)
 
     def _refuse(
         self,
@@ -269,74 +300,6 @@ class Node:
                 )  # fmt: skip
         reasons = tuple(dict.fromkeys(c for r in sorted(refusals) for c in refusals[r]))
         return ReleaseResult(item_id, False, decisions, reasons, tuple(indexes))
-
-    def _commit_release(
-        self,
-        item_id: str,
-        who: str,
-        now: datetime,
-        payload: bytes,
-        label: OriginatorLabel,
-        topic: str,
-        purpose: str,
-        decisions: dict[str, Decision],
-        keys: dict[str, PublicKeyRecord],
-    ) -> ReleaseResult:
-        ctx = self._ctx
-        own = ctx.keys.current.enc
-        sealed: dict[str, bytes] = {}
-        for recipient, decision in decisions.items():
-            assert decision.agreement is not None
-            assert decision.table_version is not None
-            sealed[recipient] = seal(
-                payload,
-                label,
-                {recipient: keys[recipient], ctx.party: own},  # self too: the copy at rest
-                (decision.agreement, decision.table_version),
-                ctx.keys,
-                now,
-                item_id,
-            ).to_bytes()
-        first = next(iter(decisions))
-        indexes = []
-        with ctx.store.unit_of_work() as uow:
-            uow.put_item(
-                HeldItem(
-                    item_id,
-                    LabelSet(label),
-                    topic,
-                    sealed[first],
-                    now,
-                    agreement=decisions[first].agreement,
-                    table_version=decisions[first].table_version,
-                )
-            )
-            for recipient, decision in decisions.items():
-                uow.enqueue(
-                    OutboxMessage(
-                        key=f"{item_id}:{recipient}",
-                        recipient=recipient,
-                        kind=_ITEM_KIND,
-                        subject=item_id,
-                        payload=item_frame(topic, purpose, sealed[recipient]),
-                        created=now,
-                    )
-                )
-                indexes.append(
-                    ctx.audit(
-                        uow, AuditKind.RELEASE, now, who, item_id, "allow", decision.codes,
-                        agreement=decision.agreement, table_version=decision.table_version,
-                        detail={
-                            "recipient": recipient,
-                            "topic": topic,
-                            "purpose": purpose,
-                            "path": ">".join(decision.path),
-                            "marking": decision.markings[-1].level,
-                            "digest": hashlib.sha256(sealed[recipient]).hexdigest(),
-                        },
-                    )
-                )  # fmt: skip
-        return ReleaseResult(item_id, True, decisions, (), tuple(indexes))
 
     def _official(self, official_id: object) -> OfficialRecord | None:
         if not isinstance(official_id, str):
@@ -373,6 +336,172 @@ class Node:
                 for entry in receipts:
                     uow.acknowledge(entry.key, at=now)
         return len(taken)
+
+    # --------------------------------------- consent and forward (node.consent, node.forward)
+
+    def request_consent(
+        self,
+        actor: OfficialRecord | str,
+        item_id: str,
+        third_party: str,
+        purpose: str,
+        expires: datetime | None = None,
+    ) -> ConsentRequestRecord:
+        """Ask the originator of a held item for written consent to forward it (Art. 6)."""
+        return consent.request_consent(self._ctx, actor, item_id, third_party, purpose, expires)
+
+    def consent_requests(
+        self,
+        actor: OfficialRecord | str,
+        *,
+        direction: ConsentRequestDirection | None = None,
+        state: ConsentRequestState | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> list[ConsentRequestRecord]:
+        """Consent requests sent or received, by id (security and release officers)."""
+        return consent.consent_requests(
+            self._ctx, actor, direction=direction, state=state, after=after, limit=limit
+        )
+
+    def decide_consent(
+        self,
+        actor: OfficialRecord | str,
+        request_id: str,
+        approve: bool,
+        *,
+        conditions: tuple[str, ...] = (),
+        expires: datetime | None = None,
+    ) -> ConsentRequestRecord:
+        """Grant or refuse a received request, signed by this node (security officers, Art. 6)."""
+        return consent.decide_consent(
+            self._ctx, actor, request_id, approve, conditions=conditions, expires=expires
+        )
+
+    def revoke_consent(self, actor: OfficialRecord | str, consent_id: str) -> ConsentRecord:
+        """Withdraw a consent or relay approval this node gave (security officers, Art. 6)."""
+        return consent.revoke_consent(self._ctx, actor, consent_id)
+
+    def forward(
+        self, actor: OfficialRecord | str, item_id: str, third_party: str, purpose: str
+    ) -> ForwardResult:
+        """Forward a held item to a third party under the originator's consent (Art. 6)."""
+        return forward.forward(self._ctx, actor, item_id, third_party, purpose)
+
+    # ---- breaches, reclassification, return/destroy, visits, agreement events (Arts. 6-21)
+    # (node.breach, node.disposal, node.visits, node.agreement_events)
+
+    def report_breach(
+        self, actor: OfficialRecord | str, item_id: str, kind: str, description: str
+    ) -> BreachRecord:
+        """Report an ``actual`` or ``possible`` loss or compromise of a held item; any official
+        of this node may, and the originator's node is notified at once (Art. 17)."""
+        return breach.report(self._ctx, actor, item_id, kind, description)
+
+    def update_breach(
+        self,
+        actor: OfficialRecord | str,
+        breach_id: str,
+        *,
+        status: str,
+        investigation: str | None = None,
+        results: str | None = None,
+        measures: str | None = None,
+    ) -> BreachRecord:
+        """The reporting node's security officer records findings, sent to the originator."""
+        return breach.update(
+            self._ctx, actor, breach_id, status=status, investigation=investigation,
+            results=results, measures=measures,
+        )  # fmt: skip
+
+    def breaches(
+        self,
+        actor: OfficialRecord | str,
+        *,
+        item_id: str | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> list[BreachRecord]:
+        """Breaches reported here or to this node, with their status (security officers)."""
+        return breach.listing(self._ctx, actor, item_id=item_id, after=after, limit=limit)
+
+    def reclassify(self, actor: OfficialRecord | str, item_id: str, new_level: str) -> HeldItem:
+        """The originator changes an item's level; its holders re-mark it (Art. 6)."""
+        return disposal.reclassify(self._ctx, actor, item_id, new_level)
+
+    def request_disposal(
+        self, actor: OfficialRecord | str, item_id: str, holder: str, action: str, reason: str
+    ) -> DisposalRecord:
+        """The originator asks ``holder`` to ``return`` or ``destroy`` its copy (Arts. 6, 13)."""
+        return disposal.request_disposal(self._ctx, actor, item_id, holder, action, reason)
+
+    def execute_disposal(self, actor: OfficialRecord | str, disposal_id: str) -> DisposalRecord:
+        """The holder's security officer executes a request; a certificate goes back."""
+        return disposal.execute(self._ctx, actor, disposal_id)
+
+    def destroy(self, actor: OfficialRecord | str, item_id: str, reason: str) -> DisposalRecord:
+        """The holder's security officer destroys a copy no longer needed (Arts. 6, 13)."""
+        return disposal.destroy(self._ctx, actor, item_id, reason)
+
+    def disposals(
+        self,
+        actor: OfficialRecord | str,
+        *,
+        item_id: str | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> list[DisposalRecord]:
+        """Returns and destructions requested, done or certified here."""
+        return disposal.listing(self._ctx, actor, item_id=item_id, after=after, limit=limit)
+
+    def request_visit(
+        self,
+        actor: OfficialRecord | str,
+        visitor: Visitor,
+        host: str,
+        purpose: str,
+        start: datetime,
+        end: datetime,
+    ) -> VisitRecord:
+        """Ask ``host`` to receive one of our officials (Art. 8)."""
+        return visits.request(self._ctx, actor, visitor, host, purpose, start, end)
+
+    def decide_visit(
+        self,
+        actor: OfficialRecord | str,
+        visit_id: str,
+        *,
+        approve: bool,
+        level: str | None = None,
+        note: str = "",
+    ) -> VisitRecord:
+        """The host approves, with the highest level that may be disclosed, or denies (Art. 8)."""
+        return visits.decide(self._ctx, actor, visit_id, approve=approve, level=level, note=note)
+
+    def visits(
+        self, actor: OfficialRecord | str, *, after: str | None = None, limit: int = 100
+    ) -> list[VisitRecord]:
+        """Visits requested by or to this node, with their decisions (security officers)."""
+        return visits.listing(self._ctx, actor, after=after, limit=limit)
+
+    def record_agreement_event(
+        self, actor: OfficialRecord | str, agreement_id: str, event: Event
+    ) -> AgreementEventRecord:
+        """Record an agreement event; the very next decision applies it (Art. 21)."""
+        return agreement_events.record(self._ctx, actor, agreement_id, event)
+
+    def agreement_events(
+        self,
+        actor: OfficialRecord | str,
+        *,
+        agreement_id: str | None = None,
+        after: int = 0,
+        limit: int = 100,
+    ) -> list[AgreementEventRecord]:
+        """The agreement events recorded at this node, by ``seq``."""
+        return agreement_events.listing(
+            self._ctx, actor, agreement_id=agreement_id, after=after, limit=limit
+        )
 
     # ------------------------------------------------------------------------------- receive
 

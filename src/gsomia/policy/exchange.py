@@ -290,12 +290,14 @@ def relay(
     topic: str,
     approval: Consent | None,
     at: datetime,
+    purpose: str | None = None,
 ) -> Decision:
     """May ``hub`` pass on to ``recipient`` what a spoke originated (TISA)?
 
     Only within a hub arrangement in which ``hub`` is the hub, within its scope, with the
     originator's approval for that item, that recipient and that purpose, re-marked at the hub's
-    level and then at the recipient's.
+    level and then at the recipient's.  ``purpose``, when given, must be the approval's
+    (``CONSENT_OTHER_PURPOSE`` otherwise); None leaves it unchecked.
     """
     label = labels.originator
     originator = label.originator
@@ -328,7 +330,7 @@ def relay(
             originator=originator,
             holder=hub,
             third_party=recipient,
-            purpose=None,
+            purpose=purpose,
             at=at,
         )
         hop = _hop(reg, agreement, hub, hub_marking[1], recipient, topic, ts)
@@ -467,14 +469,17 @@ def accept(
     """May ``receiver`` take custody of an item ``sender`` sent, and under which marking?
 
     From the originator: the release rule, checked again by the receiver.  From a hub: the relay
-    rule (the originator's approval must travel with it).  From another holder: the forward rule
+    rule (the originator's approval must travel with it), unless what travels with it is a
+    written consent (a hub may also forward under Art. 6).  From another holder: the forward rule
     (the originator's consent must travel with it).  On success the last marking is the
     alternative label the receiver applies beside the originator's (Art. 4).
     """
     label = labels.originator
     if sender == label.originator:
         return release(reg, label, sender, receiver, topic, at)
-    if any(a.hub == sender for a in reg.hub_arrangements(label.originator, receiver)):
+    if (consent is None or consent.kind is not ConsentKind.FORWARD) and any(
+        a.hub == sender for a in reg.hub_arrangements(label.originator, receiver)
+    ):
         return relay(
             reg,
             labels,
@@ -485,6 +490,7 @@ def accept(
             topic=topic,
             approval=consent,
             at=at,
+            purpose=purpose,
         )
     return forward(
         reg,

@@ -10,12 +10,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from gsomia.agreements import Event
 from gsomia.audit.records import AuditRecord
 from gsomia.envelope.keys import NodeKeys, TrustStore
 from gsomia.errors import GsomiaError
 from gsomia.labels import LabelSet
+from gsomia.ports.cases import (
+    AgreementEventRecord,
+    BreachRecord,
+    DisposalRecord,
+    ReclassificationRecord,
+    VisitRecord,
+    VisitState,
+)
 from gsomia.ports.records import (
     ConsentRecord,
+    ConsentRequestDirection,
+    ConsentRequestRecord,
+    ConsentRequestState,
     DeliveryState,
     HeldItem,
     InboxEntry,
@@ -112,6 +124,65 @@ class StoreReader(Protocol):
         """Every consent naming ``item_id``, by consent id."""
         ...
 
+    # -- consent requests (Art. 6; node/consent.py) --
+
+    def consent_request(self, request_id: str) -> ConsentRequestRecord | None:
+        """The consent request ``request_id``, sent or received."""
+        ...
+
+    def consent_requests(
+        self,
+        *,
+        direction: ConsentRequestDirection | None = None,
+        state: ConsentRequestState | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> list[ConsentRequestRecord]:
+        """Consent requests by ascending id, after the id ``after``, optionally filtered."""
+        ...
+
+    # -- cases: breaches, disposals, visits, reclassifications, agreement events (ports/cases.py) --
+
+    def breach(self, breach_id: str) -> BreachRecord | None:
+        """The breach ``breach_id`` (Art. 17), as reported or last updated."""
+        ...
+
+    def breaches(
+        self, *, item_id: str | None = None, after: str | None = None, limit: int = 100
+    ) -> list[BreachRecord]:
+        """Breaches by ascending id, after the id ``after``, optionally of one item."""
+        ...
+
+    def disposal(self, disposal_id: str) -> DisposalRecord | None:
+        """The return or destruction ``disposal_id`` (Art. 6, Art. 13)."""
+        ...
+
+    def disposals(
+        self, *, item_id: str | None = None, after: str | None = None, limit: int = 100
+    ) -> list[DisposalRecord]:
+        """Disposals by ascending id, after the id ``after``, optionally of one item."""
+        ...
+
+    def visit(self, visit_id: str) -> VisitRecord | None:
+        """The visit ``visit_id`` (Art. 8)."""
+        ...
+
+    def visits(self, *, after: str | None = None, limit: int = 100) -> list[VisitRecord]:
+        """Visits by ascending id, after the id ``after``."""
+        ...
+
+    def reclassifications(self, item_id: str) -> list[ReclassificationRecord]:
+        """The reclassifications of ``item_id`` (Art. 6), by ``seq``."""
+        ...
+
+    def agreement_events(
+        self, *, agreement_id: str | None = None, after: int = 0, limit: int = 100
+    ) -> list[AgreementEventRecord]:
+        """The agreement events this node recorded (Art. 21), by ``seq`` above ``after``."""
+        ...
+
+    # -- end cases --
+
     def audit_size(self) -> int:
         """The number of audit entries (in a unit of work: including its own)."""
         ...
@@ -189,6 +260,75 @@ class UnitOfWork(StoreReader, Protocol):
     def revoke_consent(self, consent_id: str, *, at: datetime, revocation: bytes) -> ConsentRecord:
         """Record the originator's signed revocation of a consent (first one wins)."""
         ...
+
+    # -- consent requests (Art. 6; node/consent.py) --
+
+    def put_consent_request(self, record: ConsentRequestRecord) -> Recorded[ConsentRequestRecord]:
+        """Record a new, pending consent request once by its id; a duplicate returns the stored one."""
+        ...
+
+    def decide_consent_request(
+        self,
+        request_id: str,
+        state: ConsentRequestState,
+        *,
+        at: datetime,
+        decision: bytes,
+        decided_by: str | None = None,
+    ) -> ConsentRequestRecord:
+        """Record the originator's signed decision (:data:`CONSENT_REQUEST_TRANSITIONS`)."""
+        ...
+
+    # -- cases: breaches, disposals, visits, reclassifications, agreement events (ports/cases.py) --
+
+    def put_breach(self, record: BreachRecord) -> Recorded[BreachRecord]:
+        """Record a new breach (version 1) once by its id; a duplicate returns the stored one."""
+        ...
+
+    def update_breach(self, record: BreachRecord) -> BreachRecord:
+        """Store the next version of a breach (:data:`BREACH_TRANSITIONS`; same report)."""
+        ...
+
+    def put_disposal(self, record: DisposalRecord) -> Recorded[DisposalRecord]:
+        """Record a disposal once by its id; a duplicate returns the stored one."""
+        ...
+
+    def complete_disposal(
+        self, disposal_id: str, *, at: datetime, certificate: bytes
+    ) -> DisposalRecord:
+        """Record the holder's certificate of a requested disposal (:data:`DISPOSAL_TRANSITIONS`)."""
+        ...
+
+    def put_visit(self, record: VisitRecord) -> Recorded[VisitRecord]:
+        """Record a new visit request once by its id; a duplicate returns the stored one."""
+        ...
+
+    def decide_visit(
+        self,
+        visit_id: str,
+        state: VisitState,
+        *,
+        at: datetime,
+        decision: bytes,
+        level: str | None = None,
+        note: str = "",
+    ) -> VisitRecord:
+        """Record the host's signed decision on a visit (:data:`VISIT_TRANSITIONS`)."""
+        ...
+
+    def record_reclassification(
+        self, record: ReclassificationRecord
+    ) -> Recorded[ReclassificationRecord]:
+        """Record the ``seq``-th reclassification of an item once; it must follow the last."""
+        ...
+
+    def record_agreement_event(
+        self, agreement_id: str, event: Event, *, recorded: datetime, recorded_by: str
+    ) -> AgreementEventRecord:
+        """Append an agreement event to the node's own record; ``seq`` is assigned here."""
+        ...
+
+    # -- end cases --
 
     def append_audit(self, record: AuditRecord) -> int:
         """Append an audit record; return its index, valid once the unit of work commits."""

@@ -23,7 +23,7 @@ from gsomia.labels import LabelSet
 from gsomia.policy import Consent, ConsentKind, Official
 
 T = TypeVar("T")
-S = TypeVar("S", "ItemState", "DeliveryState")
+S = TypeVar("S", "ItemState", "DeliveryState", "ConsentRequestState")
 TOKEN_HASH_SIZE: Final = 32
 MAX_PAGE: Final = 1000
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,127}$")  # as audit record actors/subjects
@@ -401,3 +401,83 @@ class Recorded(Generic[T]):
 def token_hash(token: str) -> bytes:
     """SHA-256 of an API token: the only form a store ever holds (issue 4 §1)."""
     return hashlib.sha256(token.encode("utf-8")).digest()
+
+
+# -- consent requests (Art. 6): holder → originator, decided by the originator ------------------
+# (node/consent.py; issue 4 §2 "third-party forward with the originator's consent")
+
+
+class ConsentRequestState(StrEnum):
+    """Where a request for the originator's prior written consent stands (Art. 6)."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REFUSED = "refused"
+
+
+class ConsentRequestDirection(StrEnum):
+    """``sent``: we hold the item and asked its originator; ``received``: we were asked."""
+
+    SENT = "sent"
+    RECEIVED = "received"
+
+
+CONSENT_REQUEST_TRANSITIONS: Final[
+    Mapping[tuple[ConsentRequestState, ConsentRequestState], str]
+] = {
+    (ConsentRequestState.PENDING, ConsentRequestState.APPROVED): "Art. 6: written consent given",
+    (ConsentRequestState.PENDING, ConsentRequestState.REFUSED): "Art. 6: consent refused",
+}
+"""Allowed (from, to) states of a consent request; a decision is final."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentRequestRecord:
+    """A holder's request for the originator's consent to forward an item (Art. 6).
+
+    ``request_id`` is also the id of the consent it may become.  ``requested_by`` is the
+    holder's official who asked, ``expires`` the expiry asked for (the originator may choose
+    another).  Once decided, ``decision`` holds the originator's signed token: the consent
+    (approved) or a revocation naming the request id (refused); ``decided_by`` is the
+    originator's security officer, known only at the originator's node.
+    """
+
+    request_id: str
+    direction: ConsentRequestDirection
+    item_id: str
+    originator: str
+    holder: str
+    third_party: str
+    purpose: str
+    requested: datetime
+    requested_by: str
+    expires: datetime | None = None
+    state: ConsentRequestState = ConsentRequestState.PENDING
+    decided: datetime | None = None
+    decided_by: str | None = None
+    decision: bytes | None = None
+
+    def __post_init__(self) -> None:
+        _item_id(self.request_id, "request_id")
+        _enum(self, "direction", ConsentRequestDirection)
+        _item_id(self.item_id)
+        for name in ("originator", "holder", "third_party"):
+            _match(_PARTY, getattr(self, name), name)
+        if len({self.originator, self.holder, self.third_party}) != 3:
+            raise _bad("originator, holder and third party are three parties", "third_party")
+        if not isinstance(self.purpose, str) or not self.purpose:
+            raise _bad("purpose must be non-empty text", "purpose")
+        _aware(self, "requested")
+        _match(_ID, self.requested_by, "requested_by")
+        _aware(self, "expires", optional=True)
+        _enum(self, "state", ConsentRequestState)
+        _aware(self, "decided", optional=True)
+        pending = self.state is ConsentRequestState.PENDING
+        if pending != (self.decided is None) or pending != (self.decision is None):
+            raise _bad("decided and decision are set exactly when the request is decided", "state")
+        if self.decision is not None:
+            _blob(self.decision, "decision")
+        if self.decided_by is not None:
+            _match(_ID, self.decided_by, "decided_by")
+            if pending:
+                raise _bad("a pending request has no decider", "decided_by")

@@ -23,10 +23,14 @@ from gsomia.errors import InputError
 from gsomia.instants import require_aware
 from gsomia.labels import LabelSet
 from gsomia.ports import (
+    CONSENT_REQUEST_TRANSITIONS,
     DELIVERY_TRANSITIONS,
     ITEM_TRANSITIONS,
     TOKEN_HASH_SIZE,
     ConsentRecord,
+    ConsentRequestDirection,
+    ConsentRequestRecord,
+    ConsentRequestState,
     DeliveryState,
     HeldItem,
     InboxEntry,
@@ -44,6 +48,7 @@ from gsomia.ports import (
     misuse,
     not_found,
 )
+from gsomia.testing.memory_cases import CasesReader, CaseState, CasesWriter  # Arts. 6, 8, 13, 17
 
 __all__ = ["InMemoryStore"]
 
@@ -70,6 +75,8 @@ class _State:
     tokens: dict[bytes, _Token] = field(default_factory=dict)
     consents: dict[str, ConsentRecord] = field(default_factory=dict)
     audit: list[bytes] = field(default_factory=list)
+    consent_requests: dict[str, ConsentRequestRecord] = field(default_factory=dict)  # Art. 6
+    cases: CaseState = field(default_factory=CaseState)  # breaches, disposals, visits, … (cases)
 
     def copy(self) -> _State:
         return _State(
@@ -82,6 +89,8 @@ class _State:
             dict(self.tokens),
             dict(self.consents),
             self.audit,  # append-only: a unit of work appends to a copy made on first use
+            consent_requests=dict(self.consent_requests),
+            cases=self.cases.copy(),
         )
 
 
@@ -89,7 +98,7 @@ def _page(rows: Iterable[V], key: Callable[[V], Any], limit: int) -> list[V]:
     return sorted(rows, key=key)[: check_limit(limit)]
 
 
-class _Reader:
+class _Reader(CasesReader):
     """:class:`~gsomia.ports.StoreReader` over one :class:`_State` and the store's tree."""
 
     def __init__(self, state: _State, tree: MerkleTree) -> None:
@@ -102,6 +111,10 @@ class _Reader:
         if self.closed:
             raise misuse("this unit of work or read has ended")
         return self._state
+
+    @property
+    def _cases(self) -> CaseState:  # the case records (gsomia.testing.memory_cases)
+        return self._s.cases
 
     def item(self, item_id: str) -> HeldItem | None:
         return self._s.items.get(item_id)
@@ -178,6 +191,28 @@ class _Reader:
         rows = [c for c in self._s.consents.values() if c.consent.item_id == item_id]
         return sorted(rows, key=lambda c: c.consent.consent_id)
 
+    # -- consent requests (Art. 6) --
+
+    def consent_request(self, request_id: str) -> ConsentRequestRecord | None:
+        return self._s.consent_requests.get(request_id)
+
+    def consent_requests(
+        self,
+        *,
+        direction: ConsentRequestDirection | None = None,
+        state: ConsentRequestState | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> list[ConsentRequestRecord]:
+        rows = (
+            v
+            for k, v in self._s.consent_requests.items()
+            if (direction is None or v.direction == direction)
+            and (state is None or v.state == state)
+            and (after is None or k > after)
+        )
+        return _page(rows, lambda v: v.request_id, limit)
+
     def audit_size(self) -> int:
         return len(self._s.audit)
 
@@ -200,7 +235,7 @@ class _Reader:
         return self._tree.inclusion_proof(index, size)
 
 
-class _UnitOfWork(_Reader):
+class _UnitOfWork(_Reader, CasesWriter):
     """:class:`~gsomia.ports.UnitOfWork` writing into a private copy of the state."""
 
     def __init__(self, state: _State, tree: MerkleTree) -> None:
@@ -351,6 +386,44 @@ class _UnitOfWork(_Reader):
             return record
         new = replace(record, consent=replace(record.consent, revoked_at=at), revocation=revocation)
         s.consents[consent_id] = new
+        return new
+
+    # -- consent requests (Art. 6) --
+
+    def put_consent_request(self, record: ConsentRequestRecord) -> Recorded[ConsentRequestRecord]:
+        s = self._open()
+        if (
+            not isinstance(record, ConsentRequestRecord)
+            or record.state is not ConsentRequestState.PENDING
+        ):
+            raise InputError(
+                "a new consent request is a ConsentRequestRecord in state pending",
+                code="STORE_RECORD_INVALID",
+            )
+        stored = s.consent_requests.get(record.request_id)
+        if stored is not None:
+            return Recorded(stored, True)
+        s.consent_requests[record.request_id] = record
+        return Recorded(record, False)
+
+    def decide_consent_request(
+        self,
+        request_id: str,
+        state: ConsentRequestState,
+        *,
+        at: datetime,
+        decision: bytes,
+        decided_by: str | None = None,
+    ) -> ConsentRequestRecord:
+        s = self._open()
+        record = s.consent_requests.get(request_id)
+        if record is None:
+            raise not_found("consent request", request_id)
+        target = check_transition(
+            CONSENT_REQUEST_TRANSITIONS, record.state, state, f"consent request {request_id!r}"
+        )
+        new = replace(record, state=target, decided=at, decided_by=decided_by, decision=decision)
+        s.consent_requests[request_id] = new
         return new
 
     def append_audit(self, record: AuditRecord) -> int:

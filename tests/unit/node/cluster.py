@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from gsomia.audit.records import AuditKind, AuditRecord
 from gsomia.catalog import builtin_registry
@@ -20,6 +20,15 @@ PARTIES = ("KOR", "JPN", "USA")
 RELEASER = "kor-release-1"
 JPN_READER = "jpn-analyst-1"  # 極秘, on duty for NK-MISSILE
 JPN_NO_DUTY = "jpn-analyst-2"  # 極秘, on duty for maritime security only
+KOR_SECURITY = "kor-security-1"  # decides consent requests (Art. 6)
+KOR_READER = "kor-reader-1"
+JPN_RELEASER = "jpn-release-1"  # releases JPN's items; requests consent and forwards (Art. 6)
+JPN_SECURITY = "jpn-security-1"
+USA_SECURITY = "usa-security-1"
+USA_RELEASER = "usa-release-1"
+USA_READER = "usa-analyst-1"  # SECRET, on duty for NK-MISSILE
+USA_NO_DUTY = "usa-analyst-2"  # SECRET, on duty for exercises only
+TISA_ERA = at("2015-06-01T12:00:00+09:00")  # before the ROK-JPN GSOMIA: KOR → USA → JPN only
 PAYLOAD = "북한 탄도미사일 발사 (NK ballistic missile launch)".encode()
 
 
@@ -32,7 +41,7 @@ def officials(party: str) -> list[OfficialRecord]:
                 frozenset({Role.RELEASE_OFFICER, Role.READER}),
             ),
             OfficialRecord(
-                Official("kor-reader-1", "KOR", "군사II급비밀", frozenset({"NK-MISSILE"}), True),
+                Official(KOR_READER, "KOR", "군사II급비밀", frozenset({"NK-MISSILE"}), True),
                 frozenset({Role.READER}),
             ),
         ]
@@ -44,6 +53,49 @@ def officials(party: str) -> list[OfficialRecord]:
             ),
             OfficialRecord(
                 Official(JPN_NO_DUTY, "JPN", "極秘", frozenset({"MARITIME-SECURITY"}), True),
+                frozenset({Role.READER}),
+            ),
+        ]
+    return []
+
+
+def custody_officials(party: str) -> list[OfficialRecord]:
+    """The officials the relay and consent tests add (``build(custody=True)``): security
+    officers who decide consent (Art. 6), JPN's release officer, the USA's directory."""
+    if party == "KOR":
+        return [
+            OfficialRecord(
+                Official(KOR_SECURITY, "KOR", "군사II급비밀", frozenset({"NK-MISSILE"}), True),
+                frozenset({Role.SECURITY_OFFICER}),
+            )
+        ]
+    if party == "JPN":
+        return [
+            OfficialRecord(
+                Official(JPN_RELEASER, "JPN", "極秘", frozenset({"NK-MISSILE"}), True),
+                frozenset({Role.RELEASE_OFFICER, Role.READER}),
+            ),
+            OfficialRecord(
+                Official(JPN_SECURITY, "JPN", "極秘", frozenset({"NK-MISSILE"}), True),
+                frozenset({Role.SECURITY_OFFICER}),
+            ),
+        ]
+    if party == "USA":
+        return [
+            OfficialRecord(
+                Official(USA_SECURITY, "USA", "SECRET", frozenset({"NK-MISSILE"}), True),
+                frozenset({Role.SECURITY_OFFICER}),
+            ),
+            OfficialRecord(
+                Official(USA_RELEASER, "USA", "SECRET", frozenset({"NK-MISSILE"}), True),
+                frozenset({Role.RELEASE_OFFICER}),
+            ),
+            OfficialRecord(
+                Official(USA_READER, "USA", "SECRET", frozenset({"NK-MISSILE"}), True),
+                frozenset({Role.READER}),
+            ),
+            OfficialRecord(
+                Official(USA_NO_DUTY, "USA", "SECRET", frozenset({"EXERCISES"}), True),
                 frozenset({Role.READER}),
             ),
         ]
@@ -78,12 +130,18 @@ class Cluster:
         return [(r.kind, r.decision) for r in self.audit(party)]
 
 
-def build(store_for: Callable[[str], Store] | None = None) -> Cluster:
-    """A cluster of KOR, JPN and USA nodes, keys generated and trust stores exchanged."""
+def build(
+    store_for: Callable[[str], Store] | None = None,
+    *,
+    start: datetime = NOW,
+    custody: bool = False,
+) -> Cluster:
+    """A cluster of KOR, JPN and USA nodes at ``start``, keys generated and trust exchanged;
+    with ``custody``, the officials of :func:`custody_officials` too."""
     registry = builtin_registry()
-    clock = ManualClock(NOW)
+    clock = ManualClock(start)
     network = InMemoryNetwork()
-    keys = {p: NodeKeys.generate(p, NOW - timedelta(days=1)) for p in PARTIES}
+    keys = {p: NodeKeys.generate(p, start - timedelta(days=1)) for p in PARTIES}
     stores = {p: (store_for or (lambda _: InMemoryStore()))(p) for p in PARTIES}
     cluster = Cluster(network, clock, stores)
     for party in PARTIES:
@@ -92,7 +150,7 @@ def build(store_for: Callable[[str], Store] | None = None) -> Cluster:
             if other != party:
                 trust = trust.add_bundle(keys[other].public_bundle())
         with stores[party].unit_of_work() as uow:
-            for record in officials(party):
+            for record in officials(party) + (custody_officials(party) if custody else []):
                 uow.put_official(record)
         cluster.nodes[party] = Node(
             party, registry, stores[party], network.channel(party), keys[party], trust, clock
@@ -109,4 +167,31 @@ def release_to_japan(cluster: Cluster, level: str = "군사II급비밀"):  # typ
         ["JPN"],
         "NK-MISSILE",
         "early warning of NK missile launches",
+    )
+
+
+PURPOSE = "early warning of NK missile launches"
+
+
+def release_via_hub(  # type: ignore[no-untyped-def]
+    cluster: Cluster,
+    *,
+    originator: str = "KOR",
+    recipient: str = "JPN",
+    topic: str = "NK-MISSILE",
+    **kwargs,
+):
+    """The originator's release officer releases to ``recipient`` in the TISA era (via USA)."""
+    if originator == "KOR":
+        actor, level = RELEASER, "군사II급비밀"
+    else:
+        actor, level = JPN_RELEASER, "極秘"
+    label = make_label(
+        level=level,
+        originator=originator,
+        topics=(topic,),
+        created="2015-06-01T11:00:00+09:00",
+    )
+    return cluster.nodes[originator].release(
+        actor, PAYLOAD, label, [recipient], topic, PURPOSE, **kwargs
     )

@@ -9,4 +9,6 @@ from tests.unit.node.cluster import Cluster, build
 
 @pytest.fixture
 def cluster() -> Cluster:
-    return build()
+    """With every official of the node tests (security officers, JPN's release officer, the
+    USA's directory); the API bench builds its own, smaller directory."""
+    return build(custody=True)

@@ -8,19 +8,22 @@ import pytest
 
 from gsomia.audit.records import AuditKind
 from gsomia.envelope import TrustStore
-from gsomia.node import HUB_NOT_YET, NodeAccessDeniedError, NodeForbiddenError
+from gsomia.node import NodeAccessDeniedError, NodeForbiddenError
 from gsomia.node import NodeItemNotFoundError as NotFound
 from gsomia.policy import Code
 from gsomia.ports import DeliveryState, ItemState, ReceiptDirection
 from gsomia.proofs import verify_receipt
-from tests.conftest import at, make_label
+from tests.conftest import make_label
 from tests.unit.node.cluster import (
     JPN_NO_DUTY,
     JPN_READER,
     PAYLOAD,
     RELEASER,
+    TISA_ERA,
     Cluster,
+    build,
     release_to_japan,
+    release_via_hub,
 )
 
 
@@ -126,14 +129,15 @@ def test_top_secret_is_never_released_to_japan_and_nothing_is_stored(cluster: Cl
     assert cluster.audit("JPN") == []
 
 
-def test_a_release_needing_the_hub_is_refused_for_now(cluster: Cluster) -> None:
-    cluster.clock.set(at("2015-06-01T12:00:00+09:00"))  # TISA only: KOR → USA → JPN
-    result = release_to_japan(cluster)
-    assert not result.released
-    assert result.reasons == (HUB_NOT_YET,)
+def test_a_release_needing_the_hub_goes_to_the_hub_with_an_approval() -> None:
+    cluster = build(start=TISA_ERA)  # TISA only: KOR → USA → JPN (tests/unit/node/test_relay.py)
+    result = release_via_hub(cluster)
+    assert result.released, result.reasons
     assert result.decisions["JPN"].path == ("KOR", "USA", "JPN")
     with cluster.stores["KOR"].read() as kor:
-        assert kor.outbox() == []
+        assert [(e.key, e.message.recipient) for e in kor.outbox()] == [
+            (f"{result.item_id}:USA", "USA")
+        ]
 
 
 def test_all_or_nothing_when_one_recipient_is_refused(cluster: Cluster) -> None:

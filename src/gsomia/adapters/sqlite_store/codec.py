@@ -19,6 +19,9 @@ from gsomia.labels import LabelSet, json_codec
 from gsomia.policy import Consent, ConsentKind, Official
 from gsomia.ports import (
     ConsentRecord,
+    ConsentRequestDirection,
+    ConsentRequestRecord,
+    ConsentRequestState,
     DeliveryState,
     HeldItem,
     InboxEntry,
@@ -242,3 +245,47 @@ def consent_from(row: Any) -> ConsentRecord:
         revoked_at=_maybe_at(row[11]),
     )
     return ConsentRecord(consent, row[12], row[13])
+
+
+# -- consent requests (Art. 6; node/consent.py) ---------------------------------------------------
+
+
+def consent_request_params(record: ConsentRequestRecord) -> tuple[Any, ...]:
+    """The ``consent_requests`` row of ``record``."""
+    r = record
+    return (
+        r.request_id,
+        r.direction.value,
+        r.item_id,
+        r.originator,
+        r.holder,
+        r.third_party,
+        r.purpose,
+        instant(r.requested),
+        r.requested_by,
+        maybe_instant(r.expires),
+        r.state.value,
+        maybe_instant(r.decided),
+        r.decided_by,
+        r.decision,
+    )
+
+
+def consent_request_from(row: Any) -> ConsentRequestRecord:
+    """The record of a ``consent_requests`` row."""
+    return ConsentRequestRecord(
+        request_id=row[0],
+        direction=ConsentRequestDirection(row[1]),
+        item_id=row[2],
+        originator=row[3],
+        holder=row[4],
+        third_party=row[5],
+        purpose=row[6],
+        requested=_at(row[7]),
+        requested_by=row[8],
+        expires=_maybe_at(row[9]),
+        state=ConsentRequestState(row[10]),
+        decided=_maybe_at(row[11]),
+        decided_by=row[12],
+        decision=row[13],
+    )

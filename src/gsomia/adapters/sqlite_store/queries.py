@@ -115,3 +115,26 @@ AUDIT_NEXT_INDEX: Final = "SELECT COALESCE(MAX(idx), -1) + 1 FROM audit_entries"
 SELECT_AUDIT_ENTRY: Final = "SELECT entry FROM audit_entries WHERE idx = ?"
 INSERT_AUDIT_ENTRY: Final = "INSERT INTO audit_entries (idx, entry, leaf_hash) VALUES (?, ?, ?)"
 INSERT_CHECKPOINT: Final = "INSERT INTO audit_checkpoints (size, root) VALUES (?, ?)"
+
+# -- consent requests (Art. 6; node/consent.py) ---------------------------------------------------
+SELECT_CONSENT_REQUEST: Final = (
+    "SELECT request_id, direction, item_id, originator, holder, third_party, purpose, "
+    "requested, requested_by, expires, state, decided, decided_by, decision FROM "
+    "consent_requests WHERE request_id = ?"
+)
+SELECT_CONSENT_REQUESTS: Final = (
+    "SELECT request_id, direction, item_id, originator, holder, third_party, purpose, "
+    "requested, requested_by, expires, state, decided, decided_by, decision FROM "
+    "consent_requests WHERE (?1 IS NULL OR direction = ?1) AND (?2 IS NULL OR state = ?2) "
+    "AND (?3 IS NULL OR request_id > ?3) ORDER BY request_id LIMIT ?4"
+)
+INSERT_CONSENT_REQUEST: Final = (
+    "INSERT INTO consent_requests (request_id, direction, item_id, originator, holder, "
+    "third_party, purpose, requested, requested_by, expires, state, decided, decided_by, "
+    "decision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+DECIDE_CONSENT_REQUEST: Final = (
+    "UPDATE consent_requests SET state = ?, decided = ?, decided_by = ?, decision = ? WHERE "
+    "request_id = ?"
+)
+# -- end consent requests -------------------------------------------------------------------------

@@ -19,11 +19,15 @@ from typing import Any
 from gsomia.adapters.sqlite_audit import read_tree
 from gsomia.adapters.sqlite_store import codec
 from gsomia.adapters.sqlite_store import queries as q
+from gsomia.adapters.sqlite_store.cases import CasesReader
 from gsomia.audit.merkle import MerkleTree
 from gsomia.audit.records import AuditRecord
 from gsomia.errors import InputError, StoreError
 from gsomia.ports import (
     ConsentRecord,
+    ConsentRequestDirection,
+    ConsentRequestRecord,
+    ConsentRequestState,
     DeliveryState,
     HeldItem,
     InboxEntry,
@@ -57,7 +61,7 @@ def prefix(tree: MerkleTree, size: int) -> MerkleTree:
     return MerkleTree.from_leaf_hashes([tree.leaf_hash_at(i) for i in range(size)])
 
 
-class SqliteReader:
+class SqliteReader(CasesReader):  # cases: breaches, disposals, visits, … (cases.py)
     """A :class:`~gsomia.ports.StoreReader` inside an open SQLite transaction."""
 
     def __init__(self, db: sqlite3.Connection, audit: AuditState, path: str) -> None:
@@ -156,6 +160,31 @@ class SqliteReader:
     def consents_for(self, item_id: str) -> list[ConsentRecord]:
         rows = self._rows("read", q.SELECT_CONSENTS_FOR, (item_id,))
         return [codec.decode(row, codec.consent_from, "consents") for row in rows]
+
+    # -- consent requests (Art. 6) --
+
+    def consent_request(self, request_id: str) -> ConsentRequestRecord | None:
+        row = self._one("read", q.SELECT_CONSENT_REQUEST, (request_id,))
+        if row is None:
+            return None
+        return codec.decode(row, codec.consent_request_from, "consent_requests")
+
+    def consent_requests(
+        self,
+        *,
+        direction: ConsentRequestDirection | None = None,
+        state: ConsentRequestState | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> list[ConsentRequestRecord]:
+        params = (
+            None if direction is None else str(direction),
+            None if state is None else str(state),
+            after,
+            check_limit(limit),
+        )
+        rows = self._rows("read", q.SELECT_CONSENT_REQUESTS, params)
+        return [codec.decode(row, codec.consent_request_from, "consent_requests") for row in rows]
 
     def audit_size(self) -> int:
         return self._audit.tree.size

@@ -32,6 +32,31 @@ order.  Triggers keep the record of custody: no row of ``items``, ``inbox``, ``r
 ``outbox``, ``officials``, ``api_tokens``, ``consents`` is ever deleted (PRODUCT.md §8: an
 accepted item is never lost; Art. 6 registers), a returned or destroyed item is final (Art. 13),
 inbox and receipt rows never change, and the audit tables are append-only.
+
+Migration ``_CONSENT_REQUESTS`` (Art. 6, :mod:`gsomia.node.consent`)::
+
+    consent_requests request_id PK · direction (sent | received) · item_id · originator · holder ·
+                     third_party · purpose · requested · requested_by · expires · state (pending |
+                     approved | refused) · decided · decided_by · decision (signed token)
+
+Never deleted; a decided request is final.
+
+Migration ``_CASES`` (Arts. 6, 8, 13, 17, 21; :mod:`.cases`, :mod:`gsomia.ports.cases`)::
+
+    breaches          breach_id PK · item_id · originator · reporter · reported_by · kind · description
+                      · reported · updated · status · version · investigation · results · measures
+                      · token
+    disposals         disposal_id PK · item_id · originator · holder · action · reason · requested ·
+                      state · completed · request (signed) · certificate (signed)
+    visits            visit_id PK · requester · host · visitor_name · visitor_nationality ·
+                      visitor_clearance · visitor_post · purpose · starts · ends · requested ·
+                      request (signed) · state · level · decided · note · decision (signed)
+    reclassifications (item_id, seq) PK · originator · previous · level · at · token
+    agreement_events  seq PK AUTOINCREMENT · agreement_id · kind · at · by_party · note · source ·
+                      condition · disputed_by · effective · table_version · recorded · recorded_by
+
+Never deleted; a closed breach, a completed disposal and a decided visit are final;
+reclassifications and agreement events never change.
 """
 
 from __future__ import annotations
@@ -161,7 +186,135 @@ _V1: Final = (
     _guard("items", "UPDATE", "a returned or destroyed item is final", "WHEN OLD.state != 'held'"),
 )
 
-MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (_V1,)
+# -- consent requests (Art. 6; node/consent.py) ------------------------------------------------
+_CONSENT_REQUESTS: Final = (
+    """CREATE TABLE consent_requests (
+        request_id TEXT PRIMARY KEY,
+        direction TEXT NOT NULL CHECK (direction IN ('sent', 'received')),
+        item_id TEXT NOT NULL,
+        originator TEXT NOT NULL,
+        holder TEXT NOT NULL,
+        third_party TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        requested TEXT NOT NULL,
+        requested_by TEXT NOT NULL,
+        expires TEXT,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'refused')),
+        decided TEXT,
+        decided_by TEXT,
+        decision BLOB,
+        CHECK ((state = 'pending') = (decided IS NULL)),
+        CHECK ((state = 'pending') = (decision IS NULL))
+    ) STRICT""",
+    "CREATE INDEX consent_requests_state ON consent_requests (state, request_id)",
+    _guard("consent_requests", "DELETE", "the record of custody is never deleted"),
+    _guard(
+        "consent_requests",
+        "UPDATE",
+        "a decided consent request is final",
+        "WHEN OLD.state != 'pending'",
+    ),
+)
+# -- end consent requests -------------------------------------------------------------------------
+
+# -- cases: breaches, disposals, visits, reclassifications, agreement events (cases.py) ---------
+_CASES: Final = (
+    """CREATE TABLE breaches (
+        breach_id TEXT PRIMARY KEY,
+        item_id TEXT NOT NULL,
+        originator TEXT NOT NULL,
+        reporter TEXT NOT NULL,
+        reported_by TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('actual', 'possible')),
+        description TEXT NOT NULL,
+        reported TEXT NOT NULL,
+        updated TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('reported', 'investigating', 'closed')),
+        version INTEGER NOT NULL CHECK (version >= 1),
+        investigation TEXT NOT NULL,
+        results TEXT NOT NULL,
+        measures TEXT NOT NULL,
+        token BLOB
+    ) STRICT""",
+    "CREATE INDEX breaches_item ON breaches (item_id, breach_id)",
+    """CREATE TABLE disposals (
+        disposal_id TEXT PRIMARY KEY,
+        item_id TEXT NOT NULL,
+        originator TEXT NOT NULL,
+        holder TEXT NOT NULL,
+        action TEXT NOT NULL CHECK (action IN ('return', 'destroy')),
+        reason TEXT NOT NULL,
+        requested TEXT,
+        state TEXT NOT NULL CHECK (state IN ('requested', 'completed')),
+        completed TEXT,
+        request BLOB,
+        certificate BLOB,
+        CHECK ((state = 'completed') = (completed IS NOT NULL)),
+        CHECK ((state = 'completed') = (certificate IS NOT NULL))
+    ) STRICT""",
+    "CREATE INDEX disposals_item ON disposals (item_id, disposal_id)",
+    """CREATE TABLE visits (
+        visit_id TEXT PRIMARY KEY,
+        requester TEXT NOT NULL,
+        host TEXT NOT NULL,
+        visitor_name TEXT NOT NULL,
+        visitor_nationality TEXT NOT NULL,
+        visitor_clearance TEXT NOT NULL,
+        visitor_post TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        starts TEXT NOT NULL,
+        ends TEXT NOT NULL,
+        requested TEXT NOT NULL,
+        request BLOB NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('requested', 'approved', 'denied')),
+        level TEXT,
+        decided TEXT,
+        note TEXT NOT NULL,
+        decision BLOB,
+        CHECK ((state = 'requested') = (decided IS NULL)),
+        CHECK ((state = 'approved') = (level IS NOT NULL))
+    ) STRICT""",
+    """CREATE TABLE reclassifications (
+        item_id TEXT NOT NULL,
+        seq INTEGER NOT NULL CHECK (seq >= 1),
+        originator TEXT NOT NULL,
+        previous TEXT NOT NULL,
+        level TEXT NOT NULL,
+        at TEXT NOT NULL,
+        token BLOB,
+        PRIMARY KEY (item_id, seq)
+    ) STRICT, WITHOUT ROWID""",
+    """CREATE TABLE agreement_events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        agreement_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        at TEXT NOT NULL,
+        by_party TEXT,
+        note TEXT NOT NULL,
+        source TEXT NOT NULL,
+        condition TEXT NOT NULL,
+        disputed_by TEXT,
+        effective TEXT,
+        table_version INTEGER,
+        recorded TEXT NOT NULL,
+        recorded_by TEXT NOT NULL
+    ) STRICT""",
+    "CREATE INDEX agreement_events_agreement ON agreement_events (agreement_id, seq)",
+    *(
+        _guard(table, "DELETE", "the record of custody is never deleted")
+        for table in ("breaches", "disposals", "visits", "reclassifications", "agreement_events")
+    ),
+    *(
+        _guard(table, "UPDATE", f"{table} rows never change")
+        for table in ("reclassifications", "agreement_events")
+    ),
+    _guard("breaches", "UPDATE", "a closed breach is final", "WHEN OLD.status = 'closed'"),
+    _guard("disposals", "UPDATE", "a completed disposal is final", "WHEN OLD.state = 'completed'"),
+    _guard("visits", "UPDATE", "a decided visit is final", "WHEN OLD.state != 'requested'"),
+)
+# -- end cases ------------------------------------------------------------------------------------
+
+MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (_V1, _CONSENT_REQUESTS, _CASES)
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from gsomia.adapters.sqlite_store import codec
 from gsomia.adapters.sqlite_store import queries as q
+from gsomia.adapters.sqlite_store.cases import CasesWriter
 from gsomia.adapters.sqlite_store.reader import AuditState, SqliteReader
 from gsomia.audit.merkle import leaf_hash
 from gsomia.audit.records import AuditRecord
@@ -22,10 +23,13 @@ from gsomia.errors import InputError, StoreError
 from gsomia.instants import require_aware
 from gsomia.labels import LabelSet
 from gsomia.ports import (
+    CONSENT_REQUEST_TRANSITIONS,
     DELIVERY_TRANSITIONS,
     ITEM_TRANSITIONS,
     TOKEN_HASH_SIZE,
     ConsentRecord,
+    ConsentRequestRecord,
+    ConsentRequestState,
     DeliveryState,
     HeldItem,
     InboxEntry,
@@ -41,7 +45,7 @@ from gsomia.ports import (
 )
 
 
-class SqliteUnitOfWork(SqliteReader):
+class SqliteUnitOfWork(SqliteReader, CasesWriter):  # cases: breaches, disposals, … (cases.py)
     """A :class:`~gsomia.ports.UnitOfWork` inside ``BEGIN IMMEDIATE`` … ``COMMIT``."""
 
     def __init__(self, db: sqlite3.Connection, audit: AuditState, path: str) -> None:
@@ -196,6 +200,50 @@ class SqliteUnitOfWork(SqliteReader):
         new = replace(record, consent=replace(record.consent, revoked_at=at), revocation=revocation)
         params = (codec.maybe_instant(new.consent.revoked_at), new.revocation, consent_id)
         self._rows("revoke_consent", q.REVOKE_CONSENT, params)
+        return new
+
+    # -- consent requests (Art. 6) --
+
+    def put_consent_request(self, record: ConsentRequestRecord) -> Recorded[ConsentRequestRecord]:
+        if (
+            not isinstance(record, ConsentRequestRecord)
+            or record.state is not ConsentRequestState.PENDING
+        ):
+            raise InputError(
+                "a new consent request is a ConsentRequestRecord in state pending",
+                code="STORE_RECORD_INVALID",
+            )
+        stored = self.consent_request(record.request_id)
+        if stored is not None:
+            return Recorded(stored, True)
+        params = codec.consent_request_params(record)
+        self._rows("put_consent_request", q.INSERT_CONSENT_REQUEST, params)
+        return Recorded(record, False)
+
+    def decide_consent_request(
+        self,
+        request_id: str,
+        state: ConsentRequestState,
+        *,
+        at: datetime,
+        decision: bytes,
+        decided_by: str | None = None,
+    ) -> ConsentRequestRecord:
+        record = self.consent_request(request_id)
+        if record is None:
+            raise not_found("consent request", request_id)
+        target = check_transition(
+            CONSENT_REQUEST_TRANSITIONS, record.state, state, f"consent request {request_id!r}"
+        )
+        new = replace(record, state=target, decided=at, decided_by=decided_by, decision=decision)
+        params = (
+            new.state.value,
+            codec.maybe_instant(new.decided),
+            new.decided_by,
+            new.decision,
+            request_id,
+        )
+        self._rows("decide_consent_request", q.DECIDE_CONSENT_REQUEST, params)
         return new
 
     def append_audit(self, record: AuditRecord) -> int:

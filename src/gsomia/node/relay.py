@@ -1,0 +1,377 @@
+"""TISA relay through the hub: KOR → USA → JPN and JPN → USA → KOR, with the originator's approval.
+
+The Trilateral Information Sharing Arrangement (PRODUCT.md §3) is limited to North Korean nuclear
+and missile threats; the hub (the US) passes on what a spoke gave it *only with the originator's
+approval*, re-marked at the hub's level and then at the recipient's (Art. 4 at each step).
+
+Theory of operation (three nodes, each deciding with the core at its own instant)
+-------------------------------------------------------------------------------
+1. **Originator** (:func:`commit_release`, called by :meth:`Node.release`).  When
+   :func:`gsomia.policy.release` routes a recipient through a hub (a path of three), the item is
+   sealed to the *hub* (not to the final recipient) under the hub arrangement, and the originator
+   issues a signed approval (:func:`gsomia.proofs.issue_consent`, kind ``hub_approval``) naming
+   the item (id and binding, :mod:`gsomia.node._custody`), itself, holder = the hub, third party
+   = the final recipient, the purpose and an expiry (:data:`APPROVAL_VALIDITY` unless given).
+   Recipients are grouped by first hop: a hub that is also a direct recipient gets one seal
+   carrying every approval.  The approvals travel in an ITEM_WITH_PROOF frame
+   (:mod:`gsomia.node.framing`), are kept in the originator's consents (so that
+   :meth:`Node.revoke_consent` can withdraw them) and each recipient's ``release`` audit record
+   names its path and approval; item, outbox, consents and audit are one unit of work.
+2. **Hub** (:func:`plan`, :func:`commit`, :func:`refuse`, called by
+   :mod:`gsomia.node.inbound`).  The hub verifies and accepts the item from the originator as
+   any item (it holds it, with its alternative label, Art. 4, and receipts it to the originator).
+   Every hub approval in a frame the originator sent is a request to relay: each is verified
+   (the originator's signature, any revocation recorded here) and decided by
+   :func:`gsomia.policy.relay` at that instant, for this hub, the approval's third party, the
+   frame's topic and purpose.  If all are allowed the item is re-sealed by the hub to each final
+   recipient under the hub arrangement, its label set now carrying the hub's marking, and queued
+   in the hub's own outbox with the approval; acceptance, relays, approvals kept and the
+   ``accept`` and ``relay`` audit records are ONE unit of work, so the relay happens exactly once
+   however often the item arrives.  If any relay is refused, the item is rejected as a whole:
+   ``relay`` ``deny`` records with the policy's reason codes, a ``reject`` record, the inbox
+   entry that answers replays the same way, and nothing else.
+3. **Final recipient** (:mod:`gsomia.node.inbound`).  It verifies the hub's seal, verifies the
+   originator's approval that travels with it (signed by the originator's key in its trust
+   store; a revocation it recorded applies) and decides with :func:`gsomia.policy.accept`
+   (sender = the hub, so the relay rule: scope, approval for this item, this recipient and
+   this purpose, not expired or revoked), then adds its own marking beside the originator's and
+   the hub's.
+
+Receipts flow hop by hop: each node receipts to the node it received from, and each outbox
+message is settled by the receipt of its own hop (``<item id>:<party>``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Final
+
+from gsomia.audit.records import AuditKind
+from gsomia.envelope import PublicKeyRecord, seal
+from gsomia.envelope.keys import KeyLookupError
+from gsomia.errors import GsomiaError
+from gsomia.labels import LabelSet, OriginatorLabel
+from gsomia.node._context import Context
+from gsomia.node._custody import Proof, item_binding
+from gsomia.node.framing import item_frame
+from gsomia.node.results import ReleaseResult
+from gsomia.policy import Consent, ConsentKind, Decision
+from gsomia.policy import relay as decide_relay
+from gsomia.ports import ConsentRecord, HeldItem, OutboxMessage, UnitOfWork
+from gsomia.proofs import issue_consent
+
+__all__ = [
+    "APPROVAL_INVALID",
+    "APPROVAL_VALIDITY",
+    "Hop",
+    "Relay",
+    "RelayPlan",
+    "approval_id",
+    "commit",
+    "commit_release",
+    "first_hops",
+    "plan",
+    "refuse",
+]
+
+APPROVAL_VALIDITY: Final = timedelta(days=7)
+"""How long an originator's relay approval stays valid unless the release names an expiry."""
+APPROVAL_INVALID: Final = "RELEASE_APPROVAL_INVALID"
+"""The approval cannot be issued (for example, a purpose longer than a token's 256 characters)."""
+NO_KEY: Final = "NODE_NO_RECIPIENT_KEY"
+_ITEM_KIND: Final = "item"
+
+
+def approval_id(item_id: str, recipient: str) -> str:
+    """The id of the originator's approval to relay ``item_id`` to ``recipient``."""
+    return f"approval:{item_id}:{recipient}"
+
+
+# ------------------------------------------------------------------------------- originator
+
+
+@dataclass(frozen=True, slots=True)
+class Hop:
+    """A first hop of a release: the decision its seal rests on, the recipients relayed there."""
+
+    decision: Decision
+    via: tuple[str, ...] = ()
+
+
+def first_hops(decisions: Mapping[str, Decision]) -> dict[str, Hop]:
+    """Allowed decisions grouped by first hop (the recipient itself, or the hub), by party."""
+    via: dict[str, list[str]] = {}
+    for recipient, decision in decisions.items():
+        hop = decision.path[1]
+        via.setdefault(hop, [])
+        if hop != recipient:
+            via[hop].append(recipient)
+    return {
+        hop: Hop(decisions[hop] if hop in decisions else decisions[routed[0]], tuple(routed))
+        for hop, routed in sorted(via.items())
+    }
+
+
+def _approve(
+    ctx: Context,
+    item_id: str,
+    label: OriginatorLabel,
+    hub: str,
+    recipient: str,
+    purpose: str,
+    now: datetime,
+    expires: datetime,
+) -> Proof:
+    consent = Consent(
+        kind=ConsentKind.HUB_APPROVAL,
+        consent_id=approval_id(item_id, recipient),
+        item_id=item_id,
+        item_digest=item_binding(item_id, label),
+        originator=ctx.party,
+        holder=hub,
+        third_party=recipient,
+        purpose=purpose,
+        issued=now,
+        expires=expires,
+    )
+    return Proof(consent, issue_consent(consent, ctx.keys))
+
+
+def commit_release(
+    ctx: Context,
+    item_id: str,
+    who: str,
+    now: datetime,
+    payload: bytes,
+    label: OriginatorLabel,
+    topic: str,
+    purpose: str,
+    decisions: dict[str, Decision],
+    keys: Mapping[str, PublicKeyRecord],
+    approval_expires: datetime | None = None,
+) -> ReleaseResult | dict[str, tuple[str, ...]]:
+    """Seal once per first hop, issue the hub approvals, and commit (step 1 above).
+
+    ``keys`` holds the encryption key of every first hop.  Returns the refusals instead if an
+    approval cannot be issued (nothing is written then).
+    """
+    hops = first_hops(decisions)
+    expires = approval_expires or now + APPROVAL_VALIDITY
+    approvals: dict[str, list[Proof]] = {}
+    try:
+        for hop, h in hops.items():
+            approvals[hop] = [
+                _approve(ctx, item_id, label, hop, r, purpose, now, expires) for r in h.via
+            ]
+    except GsomiaError:  # TokenInputError: e.g. a purpose a token cannot carry, or expiry ≤ now
+        return {r: (APPROVAL_INVALID,) for h in hops.values() for r in h.via}
+    own = ctx.keys.current.enc
+    sealed: dict[str, bytes] = {}
+    for hop, h in hops.items():
+        assert h.decision.agreement is not None
+        assert h.decision.table_version is not None
+        sealed[hop] = seal(
+            payload,
+            label,
+            {hop: keys[hop], ctx.party: own},  # self too: the copy at rest
+            (h.decision.agreement, h.decision.table_version),
+            ctx.keys,
+            now,
+            item_id,
+        ).to_bytes()
+    first = next(iter(hops))
+    indexes = []
+    with ctx.store.unit_of_work() as uow:
+        uow.put_item(
+            HeldItem(
+                item_id,
+                LabelSet(label),
+                topic,
+                sealed[first],
+                now,
+                agreement=hops[first].decision.agreement,
+                table_version=hops[first].decision.table_version,
+            )
+        )
+        for hop in hops:
+            proofs = tuple(p.token for p in approvals[hop])
+            for proof in approvals[hop]:
+                uow.put_consent(ConsentRecord(proof.consent, proof.token))
+            uow.enqueue(
+                OutboxMessage(
+                    key=f"{item_id}:{hop}",
+                    recipient=hop,
+                    kind=_ITEM_KIND,
+                    subject=item_id,
+                    payload=item_frame(topic, purpose, sealed[hop], proofs),
+                    created=now,
+                )
+            )
+        for recipient, decision in decisions.items():
+            hop = decision.path[1]
+            detail: dict[str, str | int | None] = {
+                "recipient": recipient,
+                "topic": topic,
+                "purpose": purpose,
+                "path": ">".join(decision.path),
+                "marking": decision.markings[-1].level,
+                "digest": hashlib.sha256(sealed[hop]).hexdigest(),
+            }
+            if hop != recipient:
+                detail |= {"hub": hop, "approval": approval_id(item_id, recipient)}
+            indexes.append(
+                ctx.audit(
+                    uow, AuditKind.RELEASE, now, who, item_id, "allow", decision.codes,
+                    agreement=decision.agreement, table_version=decision.table_version,
+                    detail=detail,
+                )
+            )  # fmt: skip
+    return ReleaseResult(item_id, True, decisions, (), tuple(indexes))
+
+
+# ------------------------------------------------------------------------------------ hub
+
+
+@dataclass(frozen=True, slots=True)
+class Relay:
+    """One allowed relay: the decision, the item re-sealed by the hub, the approval."""
+
+    recipient: str
+    decision: Decision
+    sealed: bytes
+    approval: Proof
+
+
+@dataclass(frozen=True, slots=True)
+class RelayPlan:
+    """What the hub will relay, or why it refuses (recipient → reason codes, decisions)."""
+
+    relays: tuple[Relay, ...] = ()
+    refusals: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    decisions: dict[str, Decision] = field(default_factory=dict)
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """Every refusal's reason codes, once each, by recipient."""
+        return tuple(dict.fromkeys(c for r in sorted(self.refusals) for c in self.refusals[r]))
+
+
+def plan(
+    ctx: Context,
+    item_id: str,
+    labels: LabelSet,
+    payload: bytes,
+    topic: str,
+    purpose: str,
+    proofs: list[Proof],
+    now: datetime,
+) -> RelayPlan:
+    """Decide every relay the originator's approvals ask of this hub (step 2 above).
+
+    ``labels`` already carries this node's alternative label (its marking, Art. 4); only proofs
+    in a frame from the originator are relay requests, the caller's concern.
+    """
+    binding = item_binding(item_id, labels.originator)
+    decisions: dict[str, Decision] = {}
+    refusals: dict[str, tuple[str, ...]] = {}
+    keys: dict[str, PublicKeyRecord] = {}
+    approvals: dict[str, Proof] = {}
+    for proof in proofs:  # each one a request to relay; a written consent is CONSENT_WRONG_KIND
+        recipient = proof.consent.third_party
+        if recipient in approvals:
+            refusals[recipient] = ("NODE_APPROVAL_REPEATED",)
+            continue
+        approvals[recipient] = proof
+        decision = decide_relay(
+            ctx.registry,
+            labels,
+            item_id=item_id,
+            item_digest=binding,
+            hub=ctx.party,
+            recipient=recipient,
+            topic=topic,
+            approval=proof.consent,
+            at=now,
+            purpose=purpose,
+        )
+        decisions[recipient] = decision
+        if not decision.allowed:
+            refusals[recipient] = decision.codes
+            continue
+        try:
+            keys[recipient] = ctx.trust.current(recipient, "enc", now)
+        except KeyLookupError:
+            refusals[recipient] = (NO_KEY,)
+    if refusals:
+        return RelayPlan((), refusals, decisions)
+    own = ctx.keys.current.enc
+    relays = []
+    for recipient, proof in sorted(approvals.items()):
+        decision = decisions[recipient]
+        assert decision.agreement is not None
+        assert decision.table_version is not None
+        resealed = seal(
+            payload,
+            labels,  # the originator's label and the hub's marking beside it (Art. 4)
+            {recipient: keys[recipient], ctx.party: own},
+            (decision.agreement, decision.table_version),
+            ctx.keys,
+            now,
+            item_id,
+        ).to_bytes()
+        relays.append(Relay(recipient, decision, resealed, proof))
+    return RelayPlan(tuple(relays), {}, decisions)
+
+
+def commit(
+    ctx: Context,
+    uow: UnitOfWork,
+    relays: tuple[Relay, ...],
+    item_id: str,
+    topic: str,
+    purpose: str,
+    now: datetime,
+) -> None:
+    """Queue every relay in the hub's outbox and audit it, inside the acceptance's unit."""
+    for r in relays:
+        uow.enqueue(
+            OutboxMessage(
+                key=f"{item_id}:{r.recipient}",
+                recipient=r.recipient,
+                kind=_ITEM_KIND,
+                subject=item_id,
+                payload=item_frame(topic, purpose, r.sealed, (r.approval.token,)),
+                created=now,
+            )
+        )
+        ctx.audit(
+            uow, AuditKind.RELAY, now, ctx.party, item_id, "allow", r.decision.codes,
+            agreement=r.decision.agreement, table_version=r.decision.table_version,
+            detail={
+                "recipient": r.recipient,
+                "originator": r.approval.consent.originator,
+                "approval": r.approval.consent.consent_id,
+                "topic": topic,
+                "purpose": purpose,
+                "path": ">".join(r.decision.path),
+                "marking": r.decision.markings[-1].level,
+                "digest": hashlib.sha256(r.sealed).hexdigest(),
+            },
+        )  # fmt: skip
+
+
+def refuse(
+    ctx: Context, uow: UnitOfWork, relay_plan: RelayPlan, item_id: str, now: datetime
+) -> None:
+    """Audit each refused relay (``relay`` ``deny``, the policy's reason codes)."""
+    for recipient, codes in sorted(relay_plan.refusals.items()):
+        decision = relay_plan.decisions.get(recipient)
+        ctx.audit(
+            uow, AuditKind.RELAY, now, ctx.party, item_id, "deny", codes,
+            agreement=None if decision is None else decision.agreement,
+            table_version=None if decision is None else decision.table_version,
+            detail={"recipient": recipient},
+        )  # fmt: skip
