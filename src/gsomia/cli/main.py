@@ -11,44 +11,20 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 from gsomia import __version__
 from gsomia.cli import agreements, audit, decide, keys
+from gsomia.cli._parser import Handler, add_command, instant_arg, party_arg
+from gsomia.cli.demo import add_demo_command
+from gsomia.cli.exchange import add_exchange_commands
+from gsomia.cli.node import add_node_commands
 from gsomia.cli.output import emit_error
-from gsomia.errors import GsomiaError, InstantError
-from gsomia.instants import parse_instant
-from gsomia.markings import validate_party
+from gsomia.errors import GsomiaError
 
-Handler = Callable[[argparse.Namespace, datetime], int]
-
-
-def _instant(text: str) -> datetime:
-    try:
-        return parse_instant(text)
-    except InstantError as exc:
-        raise argparse.ArgumentTypeError(exc.message) from None
-
-
-def _party(text: str) -> str:
-    try:
-        return validate_party(text.strip())
-    except GsomiaError as exc:
-        raise argparse.ArgumentTypeError(exc.message) from None
-
-
-def _add(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser],
-    name: str,
-    handler: Handler,
-    help_text: str,
-) -> argparse.ArgumentParser:
-    parser = sub.add_parser(name, help=help_text, description=help_text)
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
-    parser.set_defaults(handler=handler)
-    return parser
+_instant, _party, _add = instant_arg, party_arg, add_command
 
 
 def _what_if(parser: argparse.ArgumentParser) -> None:
@@ -158,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     _what_if(p)
     _key_commands(top)
     _audit_commands(top)
+    add_node_commands(top)
+    add_exchange_commands(top)
+    add_demo_command(top)
     return parser
 
 

@@ -1,0 +1,147 @@
+"""``gsomia node init|serve|peer add|info``: set up and run a national node (issue 4 §3)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from datetime import datetime
+from pathlib import Path
+
+from gsomia.adapters.clock import ScenarioClock
+from gsomia.adapters.keystore_files import export_public, resolve_passphrase
+from gsomia.cli._parser import Subparsers, add_command, party_arg
+from gsomia.cli.output import emit_json
+from gsomia.runtime.config import KEYS_DIR, RUN_FILE, load_config
+from gsomia.runtime.host import NodeHost
+from gsomia.runtime.setup import add_peer, init_node
+
+__all__ = ["add_node_commands"]
+
+
+def _passphrase(args: argparse.Namespace) -> bytes:
+    return resolve_passphrase(args.passphrase_file)
+
+
+def cmd_init(args: argparse.Namespace, now: datetime) -> int:
+    result = init_node(
+        args.data,
+        args.party,
+        _passphrase(args),
+        now,
+        host=args.host,
+        api_port=args.api_port,
+        channel_port=args.channel_port,
+    )
+    c = result.config
+    out = {
+        "party": c.party,
+        "data": str(args.data),
+        "api": c.api_url,
+        "channel": c.channel_url,
+        "official": result.officer.official.id,
+        "token": result.token,
+        "fingerprint": result.fingerprint,
+    }
+    if args.json:
+        emit_json(out)
+    else:
+        print(f"{c.party} node created in {args.data}")
+        print(f"  API      {c.api_url}   channel  {c.channel_url}")
+        print(f"  key fingerprint  {result.fingerprint}  (read it to partners out of band)")
+        print(f"  security officer {out['official']}; API token, shown only now:")
+        print(f"    {result.token}")
+        print(f"Next: gsomia node peer add …, then gsomia node serve --data {args.data}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, now: datetime) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    clock = None if args.scenario_clock is None else ScenarioClock(args.scenario_clock)
+    host = NodeHost(args.data, _passphrase(args), clock=clock)
+    if args.json:
+        emit_json({"party": host.config.party, "api": host.config.api_url,
+                   "channel": host.config.channel_url})  # fmt: skip
+    host.serve_forever()
+    return 0
+
+
+def cmd_peer_add(args: argparse.Namespace, now: datetime) -> int:
+    bundle = Path(args.keys_file).read_bytes()
+    config = add_peer(args.data, args.party, args.url, bundle, args.fingerprint)
+    if args.json:
+        emit_json({"party": config.party, "peers": dict(config.peers)})
+    else:
+        print(f"{config.party} trusts {args.party}'s keys and sends to it at {args.url}")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace, now: datetime) -> int:
+    config = load_config(args.data)
+    run = Path(args.data) / RUN_FILE
+    serving = json.loads(run.read_text(encoding="utf-8")) if run.exists() else None
+    bundle = json.loads(export_public(Path(args.data) / KEYS_DIR))
+    out = {
+        "party": config.party,
+        "api": config.api_url,
+        "channel": config.channel_url,
+        "peers": dict(config.peers),
+        "serving": serving,
+        "keys": bundle,
+    }
+    if args.json:
+        emit_json(out)
+    else:
+        state = f"serving (pid {serving['pid']})" if serving else "not serving"
+        print(f"{config.party} node in {args.data}: {state}")
+        print(f"  API {config.api_url}   channel {config.channel_url}")
+        for party, url in sorted(config.peers.items()):
+            print(f"  peer {party} at {url}")
+    return 0
+
+
+def add_node_commands(top: Subparsers) -> None:
+    """Register ``gsomia node …`` on the top-level parser."""
+    add, party_type = add_command, party_arg
+    nd = top.add_parser("node", help="set up and run a national node")
+    sub = nd.add_subparsers(dest="sub", metavar="SUBCOMMAND", required=True)
+
+    def data(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--data", required=True, type=Path, metavar="DIR", help="data directory")
+
+    def passphrase(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--passphrase-file",
+            type=Path,
+            metavar="FILE",
+            help="file holding the key passphrase (default: $GSOMIA_KEY_PASSPHRASE)",
+        )
+
+    p = add(sub, "init", cmd_init, "create a node: keys, configuration, store, first officer")
+    p.add_argument("--party", required=True, type=party_type, metavar="PARTY")
+    data(p)
+    passphrase(p)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback)")
+    p.add_argument("--api-port", type=int, default=0, help="REST API port (default: a free one)")
+    p.add_argument("--channel-port", type=int, default=0, help="channel port (default: free)")
+    p = add(sub, "serve", cmd_serve, "serve the REST API and the channel until Ctrl-C")
+    data(p)
+    passphrase(p)
+    p.add_argument(
+        "--scenario-clock",
+        type=Path,
+        metavar="FILE",
+        help="demos and drills only: read the current instant from FILE (time flows on from "
+        "when it was written) instead of the system clock",
+    )
+    p = add(sub, "info", cmd_info, "the node's addresses, peers, keys and whether it serves")
+    data(p)
+    peer = sub.add_parser("peer", help="partners' nodes")
+    peer_sub = peer.add_subparsers(dest="peer_sub", metavar="SUBCOMMAND", required=True)
+    p = add(peer_sub, "add", cmd_peer_add, "trust a partner's keys and record its address")
+    data(p)
+    p.add_argument("--party", required=True, type=party_type, metavar="PARTY")
+    p.add_argument("--url", required=True, help="the partner's channel, http://host:port")
+    p.add_argument("--keys-file", required=True, type=Path, metavar="FILE",
+                   help="the partner's exported public keys (gsomia keys export)")  # fmt: skip
+    p.add_argument("--fingerprint", required=True, help="the fingerprint read to you out of band")

@@ -1,0 +1,194 @@
+"""A serving node process: the adapters wired to the service, the API and the delivery loop.
+
+:class:`NodeHost` opens a node's data directory (:mod:`gsomia.runtime.config`): the SQLite
+store (``node.sqlite``), its keys (decrypted with the passphrase) and trust store, the HTTP
+channel listening for partners (ADR 0005) and the REST API for officials (docs/api.md), and runs
+one *pump* thread that delivers the outbox and handles what partners sent.
+
+Theory of operation
+-------------------
+Everything durable is in the store; threads only move it.  The API's request threads and the
+pump share the one store object (units of work are serialised by its lock; SQLite orders them on
+disk).  The pump loops: ``deliver_due`` (claim due outbox messages in one unit of work, then send
+them), then ``receive`` (wait up to :data:`IDLE_WAIT` for the first inbound message when the
+last round did nothing, else take what is there).  A crash or ``kill -9`` at any point loses
+nothing: a message not yet acknowledged by a receipt is sent again after restart, and the
+receiver's inbox makes a second copy harmless (ADR 0004).
+
+``serve_forever`` writes ``run/node.json`` (pid and the addresses actually bound) once both
+servers listen, so scripts and tests know when a node is ready, and stops cleanly on SIGINT or
+SIGTERM (the file is removed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Final
+
+import uvicorn
+
+from gsomia.adapters.clock import SystemClock
+from gsomia.adapters.http_channel import HttpChannel
+from gsomia.adapters.keystore_files import load_keys, load_trust
+from gsomia.adapters.sqlite_store import SqliteStore
+from gsomia.api import create_app
+from gsomia.catalog import builtin_registry
+from gsomia.errors import GsomiaError
+from gsomia.node import Node
+from gsomia.ports import Clock
+from gsomia.registry import Registry
+from gsomia.runtime.config import KEYS_DIR, RUN_FILE, NodeConfig, load_config
+
+__all__ = ["IDLE_WAIT", "NodeHost"]
+
+IDLE_WAIT: Final = 0.01
+"""Seconds the pump waits for an inbound message when it had nothing to do."""
+_BATCH: Final = 256
+_START_TIMEOUT: Final = 20.0
+log = logging.getLogger("gsomia.node")
+
+
+class NodeHost:
+    """One national node serving from its data directory."""
+
+    def __init__(
+        self,
+        data: Path,
+        passphrase: bytes,
+        *,
+        registry: Registry | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.data = Path(data)
+        self.config: NodeConfig = load_config(self.data)
+        self.clock = clock or SystemClock()
+        keys = load_keys(self.data / KEYS_DIR, passphrase)
+        trust = load_trust(self.data / KEYS_DIR)
+        self.store = SqliteStore.in_data_dir(self.data)
+        try:
+            self.channel = HttpChannel(
+                self.config.party,
+                keys,
+                trust,
+                clock=self.clock,
+                bind=self.config.channel,
+                peers=self.config.peers,
+            )
+        except BaseException:
+            self.store.close()
+            raise
+        self.node = Node(
+            self.config.party,
+            registry or builtin_registry(),
+            self.store,
+            self.channel,
+            keys,
+            trust,
+            self.clock,
+        )
+        api = uvicorn.Config(
+            create_app(self.node),
+            host=self.config.api[0],
+            port=self.config.api[1],
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+        )
+        self._api = uvicorn.Server(api)
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    # ------------------------------------------------------------------------------ lifecycle
+
+    @property
+    def api_url(self) -> str:
+        """The REST API's base URL, as bound."""
+        servers = getattr(self._api, "servers", [])
+        if servers and servers[0].sockets:
+            host, port = servers[0].sockets[0].getsockname()[:2]
+            return f"http://{host}:{port}"
+        return self.config.api_url
+
+    def start(self) -> None:
+        """Start the API server and the pump; return once the API listens."""
+        api = threading.Thread(target=self._api.run, name="gsomia-api", daemon=True)
+        pump = threading.Thread(target=self._pump, name="gsomia-pump", daemon=True)
+        self._threads = [api, pump]
+        api.start()
+        deadline = time.monotonic() + _START_TIMEOUT
+        while not self._api.started:
+            if not api.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise GsomiaError(
+                    f"the API could not listen on {self.config.api_url}", code="NODE_START_FAILED"
+                )
+            time.sleep(0.01)
+        pump.start()
+        self._write_run_file()
+
+    def stop(self) -> None:
+        """Stop both threads, then close the channel and the store."""
+        self._stop.set()
+        self._api.should_exit = True
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(timeout=10)
+        with contextlib.suppress(OSError):
+            (self.data / RUN_FILE).unlink()
+        self.channel.close()
+        self.store.close()
+
+    def serve_forever(self) -> None:
+        """Serve until SIGINT or SIGTERM (issue 4 §3: ``gsomia node serve``)."""
+
+        def _signalled(signum: int, frame: FrameType | None) -> None:
+            self._stop.set()
+
+        previous = {s: signal.signal(s, _signalled) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            self.start()
+            log.info("%s node serving: API %s, channel %s", self.node.party, self.api_url,
+                     self.channel.url)  # fmt: skip
+            while not self._stop.wait(0.5):
+                if not all(t.is_alive() for t in self._threads):
+                    log.error("a node thread stopped; shutting down")
+                    break
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            self.stop()
+
+    # ---------------------------------------------------------------------------------- pump
+
+    def _pump(self) -> None:
+        idle = False
+        while not self._stop.is_set():
+            try:
+                sent = self.node.deliver_due(limit=_BATCH)
+                summary = self.node.receive(limit=_BATCH, timeout=IDLE_WAIT if idle else 0.0)
+            except GsomiaError as exc:  # a store hiccup: wait, retry; nothing is lost
+                log.warning("pump: %s (%s)", exc.message, exc.code)
+                self._stop.wait(0.2)
+                continue
+            idle = sent == 0 and summary.messages == 0
+
+    def _write_run_file(self) -> None:
+        path = self.data / RUN_FILE
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+        info = {
+            "party": self.node.party,
+            "pid": os.getpid(),
+            "api": self.api_url,
+            "channel": self.channel.url,
+        }
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(info) + "\n", encoding="utf-8")
+        os.replace(temporary, path)

@@ -1,0 +1,161 @@
+"""Setting a node up: ``gsomia node init`` and ``gsomia node peer add`` (issue 4 §3).
+
+:func:`init_node` creates a data directory (:mod:`gsomia.runtime.config`): the node's keys
+(encrypted at rest, :mod:`gsomia.adapters.keystore_files`), the configuration with the ports it
+will listen on (free loopback ports are chosen when none are given, and written down so they stay
+the same across restarts), the SQLite store, and the first security officer of its directory,
+whose API token is returned once and stored only as its SHA-256.  Nothing is left behind if a
+step fails before the store exists; an existing node is never overwritten (``NODE_EXISTS``).
+
+:func:`add_peer` trusts a partner's exported key bundle after the fingerprint read out of band
+(``KEY_FINGERPRINT_MISMATCH`` otherwise, nothing changed) and records its channel address.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from gsomia.adapters.keystore_files import init_keys, trust_add
+from gsomia.adapters.sqlite_store import SqliteStore
+from gsomia.catalog import builtin_registry
+from gsomia.envelope import NodeKeys, PublicKeyBundle, TrustStore
+from gsomia.errors import InputError
+from gsomia.markings import validate_party
+from gsomia.node import Node
+from gsomia.policy import Official
+from gsomia.ports import ChannelError, Inbound, OfficialRecord, Role
+from gsomia.runtime.config import CONFIG_FILE, KEYS_DIR, NodeConfig, load_config, save_config
+
+__all__ = ["InitResult", "add_peer", "free_port", "init_node"]
+
+
+@dataclass(frozen=True, slots=True)
+class InitResult:
+    """What ``node init`` made: the configuration, the officer and its token (shown once)."""
+
+    config: NodeConfig
+    officer: OfficialRecord
+    token: str
+    fingerprint: str
+
+
+class _Offline:
+    """A channel for setting up: sends nothing, receives nothing (the node is not serving)."""
+
+    def __init__(self, party: str) -> None:
+        self._party = party
+
+    @property
+    def party(self) -> str:
+        return self._party
+
+    def send(self, party: str, payload: bytes, *, idempotency_key: str) -> None:
+        raise ChannelError("the node is being set up and does not send")
+
+    def receive(self, *, limit: int = 100, timeout: float = 0.0) -> list[Inbound]:
+        return []
+
+    def close(self) -> None:
+        return None
+
+
+class _At:
+    def __init__(self, at: datetime) -> None:
+        self._at = at
+
+    def now(self) -> datetime:
+        return self._at
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port free on ``host`` now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def default_officer(party: str) -> OfficialRecord:
+    """The first security officer: cleared at the scheme's highest level, no duties to read."""
+    scheme = builtin_registry().schemes[party]
+    top = max(scheme.levels, key=lambda level: level.rank)
+    return OfficialRecord(
+        Official(f"{party.lower()}-security-officer", party, top.native, frozenset(), True),
+        frozenset({Role.SECURITY_OFFICER}),
+    )
+
+
+def init_node(
+    data: Path,
+    party: str,
+    passphrase: bytes,
+    now: datetime,
+    *,
+    host: str = "127.0.0.1",
+    api_port: int = 0,
+    channel_port: int = 0,
+    officer: OfficialRecord | None = None,
+    log2_n: int | None = None,
+) -> InitResult:
+    """Create a node's data directory; see the module docstring."""
+    party = validate_party(party)
+    data = Path(data)
+    if (data / CONFIG_FILE).exists() or (data / KEYS_DIR).exists():
+        raise InputError(f"{data} already holds a node", code="NODE_EXISTS")
+    record = officer or default_officer(party)
+    created = not data.exists()
+    try:
+        data.mkdir(mode=0o700, parents=True, exist_ok=True)
+        extra = {} if log2_n is None else {"log2_n": log2_n}
+        keys = init_keys(party, data / KEYS_DIR, passphrase, now, **extra)
+        config = NodeConfig(
+            party,
+            (host, api_port or free_port(host)),
+            (host, channel_port or free_port(host)),
+        )
+        save_config(data, config)
+        token = _bootstrap(data, keys, record, now)
+    except BaseException:
+        _remove(data, created)
+        raise
+    return InitResult(config, record, token, keys.public_bundle().fingerprint)
+
+
+def _bootstrap(data: Path, keys: NodeKeys, record: OfficialRecord, now: datetime) -> str:
+    store = SqliteStore.in_data_dir(data)
+    try:
+        node = Node(
+            keys.party, builtin_registry(), store, _Offline(keys.party), keys, TrustStore(),
+            _At(now),
+        )  # fmt: skip
+        return node.bootstrap(record)
+    finally:
+        store.close()
+
+
+def _remove(data: Path, created: bool) -> None:
+    """Undo a failed init: what it created, never what was there before."""
+    if created:
+        shutil.rmtree(data, ignore_errors=True)
+        return
+    for name in (CONFIG_FILE, "node.sqlite", "node.sqlite-wal", "node.sqlite-shm"):
+        (data / name).unlink(missing_ok=True)
+    shutil.rmtree(data / KEYS_DIR, ignore_errors=True)
+
+
+def add_peer(data: Path, party: str, url: str, bundle: bytes, fingerprint: str) -> NodeConfig:
+    """Trust ``party``'s key bundle (fingerprint checked) and send to it at ``url``."""
+    data = Path(data)
+    config = load_config(data).with_peer(party, url)  # checks party and URL before anything
+    if party == config.party:
+        raise InputError("a node is not its own peer", code="CONFIG_INVALID")
+    if PublicKeyBundle.from_json(bundle).party != party:
+        raise InputError(
+            f"the key bundle is not {party}'s", code="KEY_INVALID", detail={"party": party}
+        )
+    trust_add(data / KEYS_DIR, bundle, fingerprint)
+    save_config(data, config)
+    return config
