@@ -4,7 +4,7 @@ reclassifications and the node's own record of agreement events; and their state
 Like :mod:`gsomia.ports.records`: immutable values checked on construction (``InputError``,
 code ``STORE_RECORD_INVALID``), ids by the audit record's identifier rule, item ids by the
 envelope's, parties ISO 3166-1 alpha-3, instants aware and kept in UTC.  Each state machine is
-a table; a pair not in it is ``STORE_CONFLICT`` (:func:`check_case_transition`).
+a table; a pair not in it is ``STORE_CONFLICT`` (:func:`gsomia.ports.records.check_transition`).
 
 ==================  ===========================================================  ===========
 record              states                                                       article
@@ -40,7 +40,6 @@ from gsomia.ports.records import (
     _enum,
     _item_id,
     _match,
-    conflict,
 )
 
 __all__ = [
@@ -59,7 +58,6 @@ __all__ = [
     "VisitRecord",
     "VisitState",
     "Visitor",
-    "check_case_transition",
     "check_text",
 ]
 
@@ -92,17 +90,6 @@ def _positive(value: object, what: str) -> None:
 def _token(value: object, what: str) -> None:
     if value is not None:
         _blob(value, what)
-
-
-def check_case_transition(table: Mapping[tuple[E, E], str], current: E, target: E, what: str) -> E:
-    """``target`` as a state; ``STORE_CONFLICT`` unless ``(current, target)`` is in ``table``."""
-    try:
-        state = type(current)(target)
-    except ValueError:
-        raise _bad(f"unknown state {target!r}", "state") from None
-    if (current, state) not in table:
-        raise conflict(f"{what} cannot go from {current} to {state}", state=str(current))
-    return state
 
 
 # -- breaches (Art. 17) --------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from gsomia.labels import LabelSet
 from gsomia.policy import Consent, ConsentKind, Official
 
 T = TypeVar("T")
-S = TypeVar("S", "ItemState", "DeliveryState", "ConsentRequestState")
+S = TypeVar("S", bound=StrEnum)
 TOKEN_HASH_SIZE: Final = 32
 MAX_PAGE: Final = 1000
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,127}$")  # as audit record actors/subjects

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from gsomia.agreements import Event
 from gsomia.errors import InputError
 from gsomia.instants import require_aware
-from gsomia.ports import Recorded, check_limit, conflict, not_found
+from gsomia.ports import Recorded, check_limit, check_transition, conflict, not_found
 from gsomia.ports.cases import (
     BREACH_TRANSITIONS,
     DISPOSAL_TRANSITIONS,
@@ -28,7 +28,6 @@ from gsomia.ports.cases import (
     ReclassificationRecord,
     VisitRecord,
     VisitState,
-    check_case_transition,
 )
 
 __all__ = ["CaseState", "CasesReader", "CasesWriter"]
@@ -141,7 +140,7 @@ class CasesWriter(CasesReader):
         what = f"breach {record.breach_id!r}"
         if not stored.same_report(record) or record.version != stored.version + 1:
             raise conflict(f"{what} is not followed by this update", version=stored.version)
-        check_case_transition(BREACH_TRANSITIONS, stored.status, record.status, what)
+        check_transition(BREACH_TRANSITIONS, stored.status, record.status, what)
         s.breaches[record.breach_id] = record
         return record
 
@@ -162,7 +161,7 @@ class CasesWriter(CasesReader):
         if stored is None:
             raise not_found("disposal", disposal_id)
         what = f"disposal {disposal_id!r}"
-        check_case_transition(DISPOSAL_TRANSITIONS, stored.state, DisposalState.COMPLETED, what)
+        check_transition(DISPOSAL_TRANSITIONS, stored.state, DisposalState.COMPLETED, what)
         new = replace(stored, state=DisposalState.COMPLETED, completed=at, certificate=certificate)
         s.disposals[disposal_id] = new
         return new
@@ -190,9 +189,7 @@ class CasesWriter(CasesReader):
         stored = s.visits.get(visit_id)
         if stored is None:
             raise not_found("visit", visit_id)
-        target = check_case_transition(
-            VISIT_TRANSITIONS, stored.state, state, f"visit {visit_id!r}"
-        )
+        target = check_transition(VISIT_TRANSITIONS, stored.state, state, f"visit {visit_id!r}")
         new = replace(stored, state=target, decided=at, decision=decision, level=level, note=note)
         s.visits[visit_id] = new
         return new

@@ -19,7 +19,7 @@ from gsomia.adapters.sqlite_store import codec
 from gsomia.agreements import Event, EventKind
 from gsomia.errors import InputError
 from gsomia.instants import require_aware
-from gsomia.ports import Recorded, check_limit, conflict, not_found
+from gsomia.ports import Recorded, check_limit, check_transition, conflict, not_found
 from gsomia.ports.cases import (
     BREACH_TRANSITIONS,
     DISPOSAL_TRANSITIONS,
@@ -35,7 +35,6 @@ from gsomia.ports.cases import (
     Visitor,
     VisitRecord,
     VisitState,
-    check_case_transition,
 )
 
 __all__ = ["CasesReader", "CasesWriter"]
@@ -294,7 +293,7 @@ class CasesWriter(CasesReader):
         what = f"breach {record.breach_id!r}"
         if not stored.same_report(record) or record.version != stored.version + 1:
             raise conflict(f"{what} is not followed by this update", version=stored.version)
-        check_case_transition(BREACH_TRANSITIONS, stored.status, record.status, what)
+        check_transition(BREACH_TRANSITIONS, stored.status, record.status, what)
         r = record
         params = (
             codec.instant(r.updated), r.status.value, r.version, r.investigation, r.results,
@@ -319,7 +318,7 @@ class CasesWriter(CasesReader):
         if stored is None:
             raise not_found("disposal", disposal_id)
         what = f"disposal {disposal_id!r}"
-        check_case_transition(DISPOSAL_TRANSITIONS, stored.state, DisposalState.COMPLETED, what)
+        check_transition(DISPOSAL_TRANSITIONS, stored.state, DisposalState.COMPLETED, what)
         new = replace(stored, state=DisposalState.COMPLETED, completed=at, certificate=certificate)
         params = (codec.maybe_instant(new.completed), new.certificate, disposal_id)
         self._rows("complete_disposal", COMPLETE_DISPOSAL, params)
@@ -347,9 +346,7 @@ class CasesWriter(CasesReader):
         stored = self.visit(visit_id)
         if stored is None:
             raise not_found("visit", visit_id)
-        target = check_case_transition(
-            VISIT_TRANSITIONS, stored.state, state, f"visit {visit_id!r}"
-        )
+        target = check_transition(VISIT_TRANSITIONS, stored.state, state, f"visit {visit_id!r}")
         new = replace(stored, state=target, decided=at, decision=decision, level=level, note=note)
         params = (
             new.state.value, new.level, codec.maybe_instant(new.decided), new.note, new.decision,
