@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Final, TypeVar
+from typing import Final
 
 from gsomia.agreements import Event
 from gsomia.ports.records import (
@@ -61,7 +61,6 @@ __all__ = [
     "check_text",
 ]
 
-E = TypeVar("E", bound=StrEnum)
 MAX_TEXT: Final = 256
 MAX_PURPOSE: Final = 1024
 MAX_LONG_TEXT: Final = 2000
