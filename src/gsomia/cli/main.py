@@ -2,9 +2,10 @@
 
 Exit codes (stable, for scripts): 0 success (a decision, allowed or not, is a success);
 1 internal error; 2 bad input or usage; 3 unknown id (agreement, …); 4 invalid data file;
-5 a partner's input rejected (a sealed item that does not verify); 6 store unavailable;
-7 an act refused by the policy; 8 an audit log that fails verification.  With ``--json`` every command prints one JSON document on stdout,
-and errors print ``{"error": <RFC 9457 problem details>}``.
+5 a partner's input rejected (a sealed item that does not verify); 6 store or node unavailable;
+7 an act refused (by the policy, or a 401/403 from a node); 8 an audit log that fails
+verification; 9 the demo or a node process failed.  With ``--json`` every command prints one JSON
+document on stdout, and errors print ``{"error": <RFC 9457 problem details>}``.
 """
 
 from __future__ import annotations
