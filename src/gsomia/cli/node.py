@@ -58,6 +58,10 @@ def cmd_init(args: argparse.Namespace, now: datetime) -> int:
 def cmd_serve(args: argparse.Namespace, now: datetime) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     clock = None if args.scenario_clock is None else ScenarioClock(args.scenario_clock)
+    if clock is not None:
+        logging.getLogger("gsomia.node").warning(
+            "SCENARIO CLOCK %s: for demos and drills only, never in service", args.scenario_clock
+        )
     host = NodeHost(args.data, _passphrase(args), clock=clock)
     if args.json:
         emit_json({"party": host.config.party, "api": host.config.api_url,
