@@ -13,7 +13,9 @@ port or parser), never leaked.
     │   ├── MarkingError             code=UNKNOWN_LEVEL, UNKNOWN_SCHEME, UNKNOWN_PARTY, …
     │   ├── LabelError               code=LABEL_*                 (label model and codecs)
     │   ├── AgreementError           code=AGREEMENT_*             (agreement model and data)
-    │   └── EventSequenceError       code=EVENT_SEQUENCE_INVALID  (an impossible history)
+    │   ├── EventSequenceError       code=EVENT_SEQUENCE_INVALID  (an impossible history)
+    │   ├── TrackError               code=TRACK_*                 (missile-warning tracks, §5)
+    │   └── CotError                 code=COT_*                   (Cursor on Target events)
     ├── NotFoundError                code=*_NOT_FOUND     exit 3   (unknown id)
     ├── DataError                    code=DATA_INVALID    exit 4   (a data file is wrong)
     ├── PeerError                    code=PEER_*          exit 5   (a partner's input is wrong)
@@ -104,6 +106,22 @@ class EventSequenceError(AgreementError):
     code = "EVENT_SEQUENCE_INVALID"
     status = 409
     title = "Impossible agreement history"
+
+
+class TrackError(InputError):
+    """A missile-warning track message is ill-formed or out of order (PRODUCT.md §5)."""
+
+    code = "TRACK_INVALID"
+    status = 422
+    title = "Invalid track message"
+
+
+class CotError(InputError):
+    """A Cursor on Target event or stream cannot be accepted (PRODUCT.md §5)."""
+
+    code = "COT_INVALID"
+    status = 422
+    title = "Invalid Cursor on Target event"
 
 
 class NotFoundError(GsomiaError):

@@ -150,6 +150,7 @@ CORE = [
     "ports",
     "envelope",
     "proofs",
+    "tracks",
     "audit/merkle.py",
     "audit/records.py",
     "audit/checkpoint.py",

@@ -1,0 +1,63 @@
+"""Coverage-guided fuzz target for the CoT parsers (STYLE.md §8: fuzz targets for every parser).
+
+Feeds arbitrary bytes to :class:`~gsomia.tracks.CotFramer` (whole, and cut into chunks whose
+sizes the input chooses) and to :func:`~gsomia.tracks.decode_event`, directly and for every frame.
+The only exception allowed out of either is :class:`~gsomia.errors.CotError`; an event that does
+decode must encode and decode back to the same message.  Run with atheris (not a test
+dependency)::
+
+    pip install atheris
+    python tests/fuzz/fuzz_cot.py -max_len=70000 -runs=1000000 [CORPUS_DIR]
+
+``tests/fuzz/test_fuzz_cot.py`` runs :func:`TestOneInput` over a few thousand random and mutated
+inputs without atheris, so the suite never needs it.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from gsomia.catalog import builtin_registry
+from gsomia.errors import CotError
+from gsomia.tracks import CotFramer, decode_event, encode_event
+
+SCHEMES = builtin_registry().schemes
+
+
+def _decode(data: bytes) -> None:
+    try:
+        message = decode_event(data, SCHEMES)
+    except CotError:
+        return
+    assert decode_event(encode_event(message, SCHEMES), SCHEMES) == message
+
+
+def TestOneInput(data: bytes) -> None:
+    """One fuzz input: only :class:`CotError` may be raised inside, and none escapes."""
+    _decode(data)
+    whole = CotFramer(max_event_bytes=8192)
+    frames = whole.feed(data)
+    step = 1 + (data[0] if data else 0)
+    chunked = CotFramer(max_event_bytes=8192)
+    pieces: list[bytes | CotError] = []
+    for start in range(0, len(data), step):
+        pieces += chunked.feed(data[start : start + step])
+    # Chunking never changes which events come out (errors may differ only in where a frame
+    # that was over the limit got cut, so they are not compared).
+    if all(isinstance(item, bytes) for item in frames + pieces):
+        assert frames == pieces, "chunking changed the frames"
+    for item in frames:
+        if isinstance(item, bytes):
+            _decode(item)
+
+
+def main() -> None:
+    import atheris  # noqa: PLC0415 - only the fuzzing run needs it
+
+    atheris.instrument_all()
+    atheris.Setup(sys.argv, TestOneInput)
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main()
