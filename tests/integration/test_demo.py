@@ -29,9 +29,12 @@ def test_headless_demo_keeps_every_invariant(tmp_path: Path) -> None:
     assert summary["receipts"] >= summary["delivered"]
     refused = {r["step"]: r["codes"] for r in summary["refused"]}
     assert "LEVEL_NOT_COVERED" in refused["top-secret-2026"]
+    assert refused["forward-refused"] == ["CONSENT_MISSING"]
     steps = {s["step"]: s for s in summary["steps"]}
     assert all(s["ok"] for s in steps.values()), steps
     assert steps["read-no-duty"]["read"] is False
+    assert steps["consent-forward"]["forwarded"] is True
+    assert steps["breach-report"]["notified"] is True
 
 
 def test_demo_refuses_a_directory_it_did_not_make(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ back, and each node's audit log verifies (RFC 9162 roots recomputed from the ent
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
@@ -98,6 +99,15 @@ class Demo:
     def wait_delivered(self, sender: str, item_id: str) -> bool:
         """Wait until every delivery of ``item_id`` from ``sender`` is receipted."""
         return self.cluster.wait_settled(sender, item_id)
+
+    def until(self, condition: Callable[[], bool], timeout: float = 60.0) -> bool:
+        """Poll ``condition`` until it holds (True) or ``timeout`` seconds pass (False)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                return True
+            time.sleep(0.05)
+        return False
 
     def stop(self) -> None:
         """Stop every node process."""

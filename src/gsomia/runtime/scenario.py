@@ -165,6 +165,104 @@ def read(
     return play
 
 
+def forward_without_consent(name: str, of: str) -> Callable[[Demo], Outcome]:
+    """JPN forwards KOR's item of step ``of`` to USA without asking KOR: refused (Art. 6)."""
+
+    def play(demo: Demo) -> Outcome:
+        step = next(s for s in STEPS if s.name == name)
+        body = {"third_party": "USA", "purpose": PURPOSE}
+        item = demo.items[of]
+        try:
+            demo.nodes["JPN"].client(RELEASER["JPN"]).json(
+                "POST", f"/v1/items/{item}/forward", body=body
+            )
+        except ApiError as err:
+            if err.code != "FORWARD_REFUSED":
+                raise
+            codes = list(err.problem.get("reasons", []))
+            demo.say(f"  refused by JPN's own node: {', '.join(codes)}")
+            return Outcome(step, True, {"refused": True, "codes": codes})
+        return Outcome(step, False, {"forwarded": True})
+
+    return play
+
+
+def forward_with_consent(name: str, of: str) -> Callable[[Demo], Outcome]:
+    """JPN asks KOR's consent, KOR's security officer grants it, JPN forwards, USA reads."""
+
+    def play(demo: Demo) -> Outcome:
+        step = next(s for s in STEPS if s.name == name)
+        item = demo.items[of]
+        jpn = demo.nodes["JPN"].client(RELEASER["JPN"])
+        kor = demo.nodes["KOR"].client()
+        asked = jpn.json(
+            "POST",
+            f"/v1/items/{item}/consent-requests",
+            body={"third_party": "USA", "purpose": PURPOSE},
+        )
+        request_id = asked["request_id"]
+        demo.say(f"  JPN asks KOR's written consent (request {request_id})")
+        if not demo.until(lambda: _request_state(kor, request_id) is not None):
+            return Outcome(step, False, {"error": "the request never reached KOR"})
+        kor.json("POST", f"/v1/consent-requests/{request_id}/decision", body={"approve": True})
+        demo.say("  KOR's security officer grants it; the signed consent goes back to JPN")
+        if not demo.until(lambda: _request_state(jpn, request_id) == "approved"):
+            return Outcome(step, False, {"error": "the consent never reached JPN"})
+        sent = jpn.json("POST", f"/v1/items/{item}/forward", body={"third_party": "USA",
+                                                                   "purpose": PURPOSE})  # fmt: skip
+        demo.say(f"  JPN forwards to USA with the consent ({', '.join(sent['decision']['codes'])})")
+        delivered = demo.wait_delivered("JPN", item)
+        demo.expected.append((item, "USA"))
+        content, _ = (
+            demo.nodes["USA"].client("usa-analyst-1").call("GET", f"/v1/items/{item}/content")
+        )
+        demo.say(f"  usa-analyst-1 reads: {content.decode('utf-8', 'replace')[:50]!r}")
+        return Outcome(step, delivered, {"forwarded": True, "consent_id": sent["consent_id"]})
+
+    return play
+
+
+def _request_state(client: Any, request_id: str) -> str | None:
+    page = client.json("GET", "/v1/consent-requests", params={"limit": 1000})
+    found = [r for r in page["items"] if r["request_id"] == request_id]
+    return found[0]["state"] if found else None
+
+
+def breach(name: str, of: str) -> Callable[[Demo], Outcome]:
+    """A JPN analyst reports a possible compromise; KOR's node is told at once (Art. 17)."""
+
+    def play(demo: Demo) -> Outcome:
+        step = next(s for s in STEPS if s.name == name)
+        item = demo.items[of]
+        report = (
+            demo.nodes["JPN"]
+            .client("jpn-analyst-1")
+            .json(
+                "POST",
+                "/v1/breaches",
+                body={
+                    "item_id": item,
+                    "kind": "possible",
+                    "description": "a printout of the report was left in an unsecured room",
+                },
+            )
+        )
+        breach_id = report["breach_id"]
+        kor = demo.nodes["KOR"].client()
+
+        def notified() -> bool:
+            page = kor.json("GET", "/v1/breaches", params={"item_id": item})
+            return any(b["breach_id"] == breach_id for b in page["items"])
+
+        ok = demo.until(notified)
+        demo.say(
+            f"  breach {breach_id} reported by JPN; KOR {'notified' if ok else 'NOT notified'}"
+        )
+        return Outcome(step, ok, {"breach_id": breach_id, "notified": ok})
+
+    return play
+
+
 def _at(text: str) -> datetime:
     return parse_instant(text)
 
@@ -277,5 +375,26 @@ STEPS: Final[list[Step]] = [
         "A JPN analyst cleared 極秘 but on maritime duties tries to read it",
         "refused (Art. 7: clearance alone gives no access)",
         read("read-no-duty", "today-2026", "JPN", "jpn-analyst-2", allowed=False),
+    ),
+    Step(
+        "forward-refused",
+        _at("2026-11-23T09:20:00+09:00"),
+        "JPN tries to pass KOR's 2023 report on to the USA without asking KOR",
+        "refused: no prior written consent of the originator (Art. 6)",
+        forward_without_consent("forward-refused", "normal-2023"),
+    ),
+    Step(
+        "consent-forward",
+        _at("2026-11-23T09:30:00+09:00"),
+        "JPN asks KOR's consent, KOR grants it, JPN forwards to the USA",
+        "forwarded with KOR's signed consent, verified by the USA node, readable there",
+        forward_with_consent("consent-forward", "normal-2023"),
+    ),
+    Step(
+        "breach-report",
+        _at("2026-11-23T10:00:00+09:00"),
+        "A JPN analyst reports a possible compromise of KOR's 2017 report",
+        "KOR's node is notified at once (Art. 17); the investigation is visible to both",
+        breach("breach-report", "direct-2017"),
     ),
 ]
