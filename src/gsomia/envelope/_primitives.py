@@ -40,6 +40,7 @@ from functools import lru_cache
 from typing import Final
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.backends.openssl.backend import backend as _backend
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
@@ -113,14 +114,16 @@ def sha256(data: bytes) -> bytes:
     return hashlib.sha256(data).digest()
 
 
+_system_random_bytes: Final = secrets.SystemRandom().randbytes  # os.urandom: what secrets uses
+
+
 def random_bytes(size: int) -> bytes:
     """``size`` bytes from the operating system's CSPRNG."""
-    return secrets.token_bytes(size)
+    return _system_random_bytes(size)
 
 
-def constant_time_equal(a: bytes, b: bytes) -> bool:
-    """Compare two byte strings without a timing side channel."""
-    return hmac.compare_digest(a, b)
+#: ``constant_time_equal(a, b)``: compare two byte strings without a timing side channel.
+constant_time_equal: Final = hmac.compare_digest
 
 
 _SHA256: Final = hashes.SHA256()  # an algorithm descriptor, stateless: one serves every call
@@ -132,6 +135,23 @@ def hkdf_sha256(ikm: bytes, *, salt: bytes | None, info: bytes, length: int) -> 
         return HKDF(_SHA256, length, salt, info).derive(ikm)
     except (ValueError, TypeError) as exc:
         raise CryptoError(f"HKDF parameters invalid: {exc}", code="CRYPTO_PARAMS_INVALID") from None
+
+
+# The public X25519 constructors import the backend and ask it whether X25519 is available (not
+# in FIPS mode) on every call, then call these two functions of pyca's compiled core; the answer
+# cannot change while the process runs, so it is asked once here and, where it is yes, the hot path
+# (one key generation per seal, one peer key per open) calls them directly.  Any other pyca
+# (without them, or in FIPS mode) keeps the public constructors.
+_x25519_generate = x25519.X25519PrivateKey.generate
+_x25519_from_public = x25519.X25519PublicKey.from_public_bytes
+if _backend.x25519_supported():
+    try:
+        from cryptography.hazmat.bindings._rust import openssl as _rust_openssl
+
+        _x25519_generate = _rust_openssl.x25519.generate_key
+        _x25519_from_public = _rust_openssl.x25519.from_public_bytes
+    except (ImportError, AttributeError):  # pragma: no cover - depends on the pyca version
+        pass
 
 
 # --------------------------------------------------------------------------- Ed25519 (RFC 8032)
@@ -217,7 +237,7 @@ class AgreementKey:
     @classmethod
     def generate(cls) -> AgreementKey:
         """A fresh key from the OS CSPRNG."""
-        return cls(x25519.X25519PrivateKey.generate())
+        return cls(_x25519_generate())
 
     @classmethod
     def from_raw(cls, scalar: bytes) -> AgreementKey:
@@ -256,7 +276,7 @@ def validate_x25519_public(public: bytes) -> bytes:
 
 @lru_cache(maxsize=1024)
 def _x25519_public(public: bytes) -> x25519.X25519PublicKey:
-    return x25519.X25519PublicKey.from_public_bytes(public)
+    return _x25519_from_public(public)
 
 
 def x25519_exchange(private: AgreementKey, peer_public: bytes, *, cache: bool = False) -> bytes:
@@ -267,11 +287,7 @@ def x25519_exchange(private: AgreementKey, peer_public: bytes, *, cache: bool = 
     if type(peer_public) is not bytes or len(peer_public) != KEY_SIZE:  # else already checked
         peer_public = _require_bytes(peer_public, KEY_SIZE, "X25519 public key")
     try:
-        peer = (
-            _x25519_public(peer_public)
-            if cache
-            else x25519.X25519PublicKey.from_public_bytes(peer_public)
-        )
+        peer = _x25519_public(peer_public) if cache else _x25519_from_public(peer_public)
         return private._key.exchange(peer)
     except ValueError:  # pyca refuses the all-zero output (RFC 7748 §6.1)
         raise CryptoError("X25519 exchange failed", code="CRYPTO_KEY_INVALID") from None
@@ -361,7 +377,7 @@ def unwrap_key(
     try:
         if type(ephemeral_public) is not bytes or len(ephemeral_public) != KEY_SIZE:
             ephemeral_public = _require_bytes(ephemeral_public, KEY_SIZE, "X25519 public key")
-        peer = x25519.X25519PublicKey.from_public_bytes(ephemeral_public)  # one item's: no cache
+        peer = _x25519_from_public(ephemeral_public)  # one item's: no cache
         shared = private._key.exchange(peer)
     except (CryptoError, ValueError):
         raise CryptoError("key unwrap failed", code="CRYPTO_TAG_INVALID") from None

@@ -6,7 +6,8 @@ Byte layout: docs/wire-format.md §1.  Streams are read piece by piece instead
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import FrozenInstanceError
+from typing import Final
 
 from gsomia.envelope import _primitives as prim
 from gsomia.envelope.errors import Cause
@@ -24,6 +25,8 @@ from gsomia.envelope.wire import (
 )
 
 __all__ = ["SealedItem", "parse_item"]
+
+_set: Final = object.__setattr__  # SealedItem refuses assignment; its constructors use this
 
 
 def parse_item(
@@ -64,14 +67,89 @@ def parse_item(
     return header, segments, signature
 
 
-@dataclass(frozen=True, slots=True)
 class SealedItem:
-    """A sealed item: header, segment records (head + ciphertext) and the signature."""
+    """A sealed item: header, segment records (head + ciphertext) and the signature.
 
-    header: Header
+    An immutable value (equality, hash, ``repr`` and pickling as a frozen dataclass of the four
+    fields ``header``, ``header_bytes``, ``segments``, ``signature``).  An item sealed or parsed
+    here keeps its header as the :class:`HeaderFields` it was built or parsed as, and builds the
+    :class:`Header` only when ``header`` is first read: the usual path, ``seal(...).to_bytes()``,
+    never needs it.  An item built by a caller from a :class:`Header` has no such fields, so
+    :func:`~gsomia.envelope.seal.open_item` checks its header against its bytes.
+    """
+
+    __slots__ = ("_fields", "_header", "header_bytes", "segments", "signature")
+    __match_args__ = ("header", "header_bytes", "segments", "signature")
+
+    _fields: HeaderFields | None
+    _header: Header | None
     header_bytes: bytes
     segments: tuple[bytes, ...]
     signature: bytes
+
+    def __init__(
+        self, header: Header, header_bytes: bytes, segments: tuple[bytes, ...], signature: bytes
+    ) -> None:
+        _set(self, "_fields", None)
+        _set(self, "_header", header)
+        _set(self, "header_bytes", header_bytes)
+        _set(self, "segments", segments)
+        _set(self, "signature", signature)
+
+    @classmethod
+    def of_fields(
+        cls, fields: HeaderFields, segments: tuple[bytes, ...], signature: bytes
+    ) -> SealedItem:
+        """The item of a header sealed or parsed here (``fields.encoded`` are its bytes)."""
+        item: SealedItem = object.__new__(cls)
+        _set(item, "_fields", fields)
+        _set(item, "_header", None)
+        _set(item, "header_bytes", fields.encoded)
+        _set(item, "segments", segments)
+        _set(item, "signature", signature)
+        return item
+
+    @property
+    def header(self) -> Header:
+        """The decoded header."""
+        header = self._header
+        if header is None:
+            assert self._fields is not None  # one of the two is always set
+            header = self._fields.to_header()
+            _set(self, "_header", header)
+        return header
+
+    @property
+    def header_fields(self) -> HeaderFields | None:
+        """The header as sealed or parsed here, or None for an item built from a :class:`Header`."""
+        return self._fields
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def _key(self) -> tuple[Header, bytes, tuple[bytes, ...], bytes]:
+        return (self.header, self.header_bytes, self.segments, self.signature)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, SealedItem)
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"SealedItem(header={self.header!r}, header_bytes={self.header_bytes!r}, "
+            f"segments={self.segments!r}, signature={self.signature!r})"
+        )
+
+    def __reduce__(self) -> tuple[type[SealedItem], tuple[Header, bytes, tuple[bytes, ...], bytes]]:
+        return (type(self), self._key())
 
     def to_bytes(self) -> bytes:
         """The item as on the wire."""
@@ -81,7 +159,7 @@ class SealedItem:
     def from_bytes(cls, data: bytes, *, max_size: int = DEFAULT_MAX_ITEM_BYTES) -> SealedItem:
         """Parse an item strictly.  Anything but exactly one well-formed item is refused."""
         header, segments, signature = parse_item(data, max_size)
-        return cls(header.to_header(), header.encoded, tuple(segments), signature)
+        return cls.of_fields(header, tuple(segments), signature)
 
     @property
     def header_digest(self) -> bytes:

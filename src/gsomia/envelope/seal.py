@@ -53,21 +53,23 @@ more than ``max_skew`` in the future (``CLOCK_SKEW``).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from hashlib import sha256
+from operator import itemgetter
 from typing import Final, NamedTuple
 
+import msgspec
+
 from gsomia.envelope import _primitives as prim
-from gsomia.envelope import item, segments, wire
+from gsomia.envelope import item, label_memo, segments, wire
 from gsomia.envelope.errors import REJECTED, Cause, EnvelopeError, SealError
 from gsomia.envelope.item import SealedItem
 from gsomia.envelope.keys import NodeKeys, PublicKeyRecord, TrustStore
+from gsomia.envelope.label_memo import Label
 from gsomia.envelope.stream import SegmentOpener, SegmentSealer, open_records, seal_payload
-from gsomia.envelope.wire import LabelKind, Reader, Writer
-from gsomia.errors import InputError, LabelError
+from gsomia.envelope.wire import Reader, RecipientFields, Writer
+from gsomia.errors import InputError
 from gsomia.instants import require_aware
-from gsomia.labels import json_codec
 from gsomia.labels.model import LabelSet, OriginatorLabel
 
 __all__ = [
@@ -88,11 +90,11 @@ __all__ = [
 
 #: How far in the future an item's creation time may lie (clocks of two nodes disagree a little).
 DEFAULT_MAX_SKEW: Final = timedelta(minutes=5)
-_LABEL_CACHE_MAX_BYTES: Final = 4096  # only small labels are memoized (bounded memory)
 
-Label = OriginatorLabel | LabelSet
 _LABEL_TYPES: Final = (OriginatorLabel, LabelSet)
 _BYTES_LIKE: Final = (bytes, bytearray, memoryview)
+_PARTIES: Final = itemgetter(0)  # a recipient entry's party
+_new: Final = tuple.__new__  # _new(AgreementRef, (id, version)): no Python-level NamedTuple.__new__
 
 
 class AgreementRef(NamedTuple):
@@ -102,8 +104,13 @@ class AgreementRef(NamedTuple):
     table_version: int
 
 
-@dataclass(frozen=True, slots=True)
-class ItemInfo:
+# ItemInfo and OpenedItem are msgspec Structs rather than dataclasses because one is built on
+# every open (a frozen dataclass of ten fields costs about a microsecond to build, a Struct a
+# tenth of that).  Their fields hold immutable values only, which cannot form a reference cycle:
+# hence ``gc=False``.
+
+
+class ItemInfo(msgspec.Struct, frozen=True, gc=False):
     """What a sealed item says about itself, once verified.
 
     ``sender``/``kid`` name the party and key that signed; ``originator`` is the label's
@@ -122,79 +129,19 @@ class ItemInfo:
     seal_digest: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class OpenedItem(ItemInfo):
+class OpenedItem(ItemInfo, frozen=True, gc=False):
     """A verified, decrypted item."""
 
     payload: bytes
 
 
-# ------------------------------------------------------------------ labels
-
-
-class _EncodedLabel(NamedTuple):
-    data: bytes  # RFC 8785 canonical JSON
-    digest: bytes  # SHA-256 of data
-    kind: LabelKind
-
-
-# Labels repeat (every update of a missile track carries the same one) and are immutable, so their
-# canonical bytes, digest and decoding are memoized — only small ones, a bounded number of them.
-# ``_LAST[0]`` short-cuts the common case of the same label object again (no hashing of it).
-_ENCODED: dict[Label, _EncodedLabel] = {}
-_CACHE_ENTRIES: Final = 256
-_LAST: Final[list[tuple[Label | None, _EncodedLabel | None]]] = [(None, None)]
-
-
-def _encode_label(label: Label) -> _EncodedLabel:
-    last_label, entry = _LAST[0]  # one read of a tuple: consistent across threads
-    if last_label is label and entry is not None:
-        return entry
-    entry = _ENCODED.get(label)
-    if entry is None:
-        data = json_codec.canonical_bytes(label)
-        kind = LabelKind.LABEL_SET if isinstance(label, LabelSet) else LabelKind.ORIGINATOR
-        entry = _EncodedLabel(data, prim.sha256(data), kind)
-        if len(data) > _LABEL_CACHE_MAX_BYTES:
-            return entry
-        if len(_ENCODED) >= _CACHE_ENTRIES:
-            _ENCODED.clear()  # atomic, so safe across threads; refills at once
-        _ENCODED[label] = entry
-    _LAST[0] = (label, entry)
-    return entry
-
-
-def _decode_label_uncached(kind: LabelKind, data: bytes) -> Label:
-    label: Label
-    try:
-        if kind is LabelKind.ORIGINATOR:
-            label = json_codec.loads(data, OriginatorLabel)
-        else:
-            label = json_codec.loads(data, LabelSet)
-    except LabelError:
-        raise EnvelopeError(Cause.LABEL_BINDING) from None
-    if json_codec.canonical_bytes(label) != data:  # one spelling per label: the canonical one
-        raise EnvelopeError(Cause.LABEL_BINDING)
-    return label
-
-
-_decode_label_cached = lru_cache(maxsize=_CACHE_ENTRIES)(_decode_label_uncached)
-
-
-def _decode_label(kind: LabelKind, data: bytes) -> Label:
-    if len(data) <= _LABEL_CACHE_MAX_BYTES:
-        return _decode_label_cached(kind, data)
-    return _decode_label_uncached(kind, data)
-
-
-def _originator(label: Label) -> str:
-    return label.originator.originator if isinstance(label, LabelSet) else label.originator
-
-
 # ------------------------------------------------------------------ sealing
 
 
-def _recipients(recipients: Mapping[str, PublicKeyRecord], now: datetime) -> list[PublicKeyRecord]:
+def _recipients(
+    recipients: Mapping[str, PublicKeyRecord], now: datetime
+) -> list[tuple[PublicKeyRecord, str]]:
+    """The recipients' key records in wire order, checked."""
     is_mapping = type(recipients) is dict or isinstance(recipients, Mapping)
     if not is_mapping or not 1 <= len(recipients) <= wire.MAX_RECIPIENTS:
         raise SealError(f"give 1 to {wire.MAX_RECIPIENTS} recipients", code="SEAL_RECIPIENTS")
@@ -211,7 +158,7 @@ def _recipients(recipients: Mapping[str, PublicKeyRecord], now: datetime) -> lis
                 code="SEAL_RECIPIENT_KEY",
                 detail={"party": party, "kid": record.kid},
             )
-        out.append(record)
+        out.append((record, party))
     return out
 
 
@@ -227,30 +174,29 @@ def _item_id_from(random16: bytes) -> str:
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_UUID_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
 
 
-def _start(
-    label: Label,
-    recipients: Mapping[str, PublicKeyRecord],
-    agreement_ref: tuple[str, int],
-    sender: NodeKeys,
-    now: datetime,
-    item_id: str | None,
-    segment_size: int,
-) -> tuple[wire.Header, bytes, bytes]:
-    """Validate the call and build the header; return it, its bytes and the payload key."""
-    if not isinstance(label, _LABEL_TYPES):
-        raise SealError("label must be an OriginatorLabel or a LabelSet", code="SEAL_LABEL")
-    if not isinstance(sender, NodeKeys):
-        raise SealError("sender must be the node's keys", code="SEAL_SENDER")
-    now = _time(now)
-    signing_record = sender.current.sig
-    if not signing_record.valid_at(now):
-        raise SealError("the sender's signing key is not valid now", code="SEAL_SENDER")
+# The header fields ``sender`` … ``segment-size``, checked and encoded, by (sender, sender kid,
+# agreement id, table version, segment size): a node seals item after item with the same ones.
+# Only exact ``str``/``int`` values are looked up (``True == 1`` and hashes alike), and only
+# checked ones are stored; bounded like the label memo.
+_FIXED: dict[tuple[str, str, str, int, int], wire.FixedFields] = {}
+_FIXED_ENTRIES: Final = 256
+
+
+def _fixed(
+    sender: str, sender_kid: str, agreement_ref: tuple[str, int], segment_size: int
+) -> wire.FixedFields:
+    """The fields ``sender`` … ``segment-size``, checked, with their encoding."""
     try:
         agreement_id, table_version = agreement_ref
     except (TypeError, ValueError):
         raise SealError(
             "agreement_ref is (agreement id, table version)", code="SEAL_AGREEMENT"
         ) from None
+    exact = type(agreement_id) is str and type(table_version) is int and type(segment_size) is int
+    key = (sender, sender_kid, agreement_id, table_version, segment_size)
+    fixed = _FIXED.get(key) if exact else None
+    if fixed is not None:
+        return fixed
     if (
         not wire.valid_agreement_id(agreement_id)
         or not isinstance(table_version, int)
@@ -261,8 +207,6 @@ def _start(
             "agreement id must be printable text of 1-128 bytes and table version an integer >= 1",
             code="SEAL_AGREEMENT",
         )
-    if item_id is not None and not wire.valid_item_id(item_id):
-        raise SealError("item id must be 1-64 characters of [A-Za-z0-9._:-]", code="SEAL_ITEM_ID")
     if (
         isinstance(segment_size, bool)
         or not isinstance(segment_size, int)
@@ -272,8 +216,40 @@ def _start(
             f"segment size must be {wire.MIN_SEGMENT_SIZE}..{wire.MAX_SEGMENT_SIZE}",
             code="SEAL_SEGMENT_SIZE",
         )
+    fixed = wire.fixed_fields(sender, sender_kid, agreement_id, table_version, segment_size)
+    if exact:
+        if len(_FIXED) >= _FIXED_ENTRIES:
+            _FIXED.clear()  # atomic, so safe across threads; refills at once
+        _FIXED[key] = fixed
+    return fixed
+
+
+def _start(
+    label: Label,
+    recipients: Mapping[str, PublicKeyRecord],
+    agreement_ref: tuple[str, int],
+    sender: NodeKeys,
+    now: datetime,
+    item_id: str | None,
+    segment_size: int,
+) -> tuple[wire.HeaderFields, bytes, prim.SigningKey]:
+    """Validate the call and build the header; return it (with its bytes), the payload key and the
+    sender's signing key."""
+    if not isinstance(label, _LABEL_TYPES):
+        raise SealError("label must be an OriginatorLabel or a LabelSet", code="SEAL_LABEL")
+    if not isinstance(sender, NodeKeys):
+        raise SealError("sender must be the node's keys", code="SEAL_SENDER")
+    if type(now) is not datetime or now.tzinfo is not UTC:
+        now = _time(now)
+    current = sender.current
+    signing_record, signing_key = current.sig, current.signing
+    if signing_key is None or not signing_record.valid_at(now):
+        raise SealError("the sender's signing key is not valid now", code="SEAL_SENDER")
+    fixed = _fixed(sender.party, signing_record.kid, agreement_ref, segment_size)
+    if item_id is not None and not wire.valid_item_id(item_id):
+        raise SealError("item id must be 1-64 characters of [A-Za-z0-9._:-]", code="SEAL_ITEM_ID")
     keys = _recipients(recipients, now)
-    encoded = _encode_label(label)
+    encoded = label_memo.encode(label)
     if len(encoded.data) > wire.MAX_LABEL_BYTES:
         raise SealError("the label is too large", code="SEAL_LABEL")
     fresh = prim.random_bytes(_FRESH_SIZE + (_UUID_RANDOM_SIZE if item_id is None else 0))
@@ -284,53 +260,37 @@ def _start(
     payload_key, commitment = segments.content_keys(content_key)
     ephemeral = prim.AgreementKey.generate()
 
-    def wrap(core_digest: bytes) -> tuple[wire.Recipient, ...]:
-        return tuple(
-            [
-                wire.Recipient(
-                    r.party,
-                    r.kid,
-                    prim.wrap_key(
-                        ephemeral,
-                        r.public,
-                        content_key,
-                        segments.wrap_info(core_digest, r.party, r.kid),
-                    ),
+    def wrap(core_digest: bytes) -> tuple[RecipientFields, ...]:
+        wrap_key, wrap_info = prim.wrap_key, segments.wrap_info
+        wrapped = []
+        for record, party in keys:  # a loop, not a comprehension: no function call (3.11)
+            kid = record.kid
+            info = wrap_info(core_digest, party, kid)
+            wrapped.append(
+                _new(
+                    RecipientFields,
+                    (party, kid, wrap_key(ephemeral, record.public, content_key, info)),
                 )
-                for r in keys
-            ]
-        )
+            )
+        return tuple(wrapped)
 
-    header, header_bytes = wire.build_header(
-        item_id=item_id,
-        created=now,
-        sender=sender.party,
-        sender_kid=signing_record.kid,
-        agreement_id=agreement_id,
-        table_version=table_version,
-        segment_size=segment_size,
-        nonce_prefix=nonce_prefix,
-        key_commitment=commitment,
-        ephemeral=ephemeral.public_raw(),
-        label_kind=encoded.kind,
-        label_digest=encoded.digest,
-        label_bytes=encoded.data,
-        wrap=wrap,
+    header = wire.build_header(
+        item_id, now, fixed, nonce_prefix, commitment, ephemeral.public_raw(), encoded, wrap
     )
-    return header, header_bytes, payload_key
+    return header, payload_key, signing_key
 
 
-def _info(header: wire.Header | wire.HeaderFields, label: Label, tbs: bytes) -> ItemInfo:
+def _info(header: wire.HeaderFields, label: Label, originator: str, tbs: bytes) -> ItemInfo:
     return ItemInfo(
-        item_id=header.item_id,
-        created=header.created,
-        sender=header.sender,
-        kid=header.sender_kid,
-        originator=_originator(label),
-        label=label,
-        agreement_ref=AgreementRef(header.agreement_id, header.table_version),
-        recipients=tuple([r.party for r in header.recipients]),
-        seal_digest=prim.sha256(tbs),
+        header.item_id,
+        header.created,
+        header.sender,
+        header.sender_kid,
+        originator,
+        label,
+        AgreementRef(header.agreement_id, header.table_version),
+        tuple(map(_PARTIES, header.recipients)),
+        sha256(tbs).digest(),
     )
 
 
@@ -350,19 +310,20 @@ def seal(
     ``payload`` is bytes or an iterable of byte chunks (re-cut into segments).  ``now`` is the
     item's creation time.  Raises :class:`SealError` if the call itself is wrong.
     """
-    header, header_bytes, payload_key = _start(
+    header, payload_key, signing_key = _start(
         label, recipients, agreement_ref, sender, now, item_id, segment_size
     )
     if isinstance(payload, _BYTES_LIKE):
-        records, tbs = seal_payload(header, prim.sha256(header_bytes), payload_key, bytes(payload))
+        records, tbs = seal_payload(
+            header, sha256(header.encoded).digest(), payload_key, bytes(payload)
+        )
     elif isinstance(payload, Iterable) and not isinstance(payload, str):
-        sealer = SegmentSealer(header, header_bytes, payload_key)
+        sealer = SegmentSealer(header, header.encoded, payload_key)
         records = [sealer.seal(piece, final) for piece, final in _rechunk(payload, segment_size)]
         tbs = sealer.to_be_signed()
     else:
         raise SealError("payload must be bytes or an iterable of bytes", code="SEAL_PAYLOAD")
-    signature = sender.signing_key.sign(tbs)
-    return SealedItem(header, header_bytes, tuple(records), signature)
+    return SealedItem.of_fields(header, tuple(records), signing_key.sign(tbs))
 
 
 def _rechunk(chunks: Iterable[bytes], size: int) -> Iterable[tuple[bytes, bool]]:
@@ -390,11 +351,11 @@ def seal_stream(
     segment_size: int = wire.DEFAULT_SEGMENT_SIZE,
 ) -> ItemInfo:
     """Seal everything ``reader`` yields into ``writer``, one segment in memory at a time."""
-    header, header_bytes, payload_key = _start(
+    header, payload_key, signing_key = _start(
         label, recipients, agreement_ref, sender, now, item_id, segment_size
     )
-    sealer = SegmentSealer(header, header_bytes, payload_key)
-    writer.write(header_bytes)
+    sealer = SegmentSealer(header, header.encoded, payload_key)
+    writer.write(header.encoded)
     current = wire.read_exact(reader, segment_size)
     while True:
         following = wire.read_exact(reader, segment_size) if len(current) == segment_size else b""
@@ -404,8 +365,8 @@ def seal_stream(
             break
         current = following
     tbs = sealer.to_be_signed()
-    writer.write(sender.signing_key.sign(tbs))
-    return _info(header, label, tbs)
+    writer.write(signing_key.sign(tbs))
+    return _info(header, label, label_memo.originator_of(label), tbs)
 
 
 # ------------------------------------------------------------------ opening
@@ -422,11 +383,12 @@ def _admit(
     record = trust_store.get(header.sender_kid)
     if record is None or record.use != "sig" or record.party != header.sender:
         raise EnvelopeError(Cause.UNKNOWN_KID)
-    if not record.valid_at(header.created):
+    created = header.created
+    if not record.valid_at(created):
         raise EnvelopeError(Cause.KEY_NOT_VALID)
-    if header.created > now + max_skew or (max_age is not None and header.created < now - max_age):
+    if created > now + max_skew or (max_age is not None and created < now - max_age):
         raise EnvelopeError(Cause.CLOCK_SKEW)
-    if not prim.constant_time_equal(prim.sha256(header.label_bytes), header.label_digest):
+    if not prim.constant_time_equal(label_memo.digest(header.label_bytes), header.label_digest):
         raise EnvelopeError(Cause.LABEL_BINDING)
     return record
 
@@ -437,7 +399,7 @@ def _unwrap(header: wire.HeaderFields, own_keys: NodeKeys) -> bytes:
     key = None if entry is None else own_keys.agreement_key_for(entry.kid)
     if entry is None or key is None:
         raise EnvelopeError(Cause.NOT_A_RECIPIENT)
-    info = segments.wrap_info(prim.sha256(header.core), entry.party, entry.kid)
+    info = segments.wrap_info(sha256(header.core).digest(), entry.party, entry.kid)
     try:
         content_key = prim.unwrap_key(key, header.ephemeral, entry.wrapped, info)
     except prim.CryptoError:
@@ -458,8 +420,7 @@ def _verify(record: PublicKeyRecord, signature: bytes, tbs: bytes) -> None:
 
 
 def _time(now: datetime) -> datetime:
-    if type(now) is datetime and now.tzinfo is UTC:
-        return now  # already what require_aware returns: aware, in UTC
+    # The callers skip this when ``now`` is already what require_aware returns: aware, in UTC.
     try:
         return require_aware(now, "now")
     except InputError as exc:
@@ -475,8 +436,8 @@ def _signed_bytes(
     """
     if not isinstance(sealed, SealedItem):
         header, records, signature = item.parse_item(sealed, max_size)
-        header_digest = prim.sha256(header.encoded)
-        payload_digest = prim.sha256(b"".join(records))
+        header_digest = sha256(header.encoded).digest()
+        payload_digest = sha256(b"".join(records)).digest()
         return (
             header,
             header_digest,
@@ -484,16 +445,20 @@ def _signed_bytes(
             signature,
             segments.to_be_signed(header_digest, payload_digest, len(records)),
         )
-    # An object built by the caller: its fields must be exactly what was signed, and every
-    # segment record is checked as the parser would have.
-    if sealed.header.encode() != sealed.header_bytes:
-        raise EnvelopeError(Cause.MALFORMED)
-    header_digest = prim.sha256(sealed.header_bytes)
-    opener = SegmentOpener(sealed.header, header_digest, None)
+    # An item sealed or parsed here carries the fields its bytes were made from or parsed as.
+    # One built by the caller from a Header: its fields must be exactly what was signed.  Either
+    # way every segment record is checked as the parser would have.
+    fields = sealed.header_fields
+    if fields is None:
+        if sealed.header.encode() != sealed.header_bytes:
+            raise EnvelopeError(Cause.MALFORMED)
+        fields = sealed.header.fields()
+    header_digest = sha256(sealed.header_bytes).digest()
+    opener = SegmentOpener(fields, header_digest, None)
     for record in sealed.segments:
         opener.hash_only(record)
     tbs = opener.to_be_signed()
-    return sealed.header.fields(), header_digest, sealed.segments, sealed.signature, tbs
+    return fields, header_digest, sealed.segments, sealed.signature, tbs
 
 
 def open_item(
@@ -507,14 +472,15 @@ def open_item(
     max_size: int = wire.DEFAULT_MAX_ITEM_BYTES,
 ) -> OpenedItem:
     """Verify and decrypt a whole item; every failure is the same :class:`EnvelopeError`."""
-    now = _time(now)
+    if type(now) is not datetime or now.tzinfo is not UTC:
+        now = _time(now)
     try:
-        header, header_digest, segments, signature, tbs = _signed_bytes(sealed, max_size)
+        header, header_digest, records, signature, tbs = _signed_bytes(sealed, max_size)
         sender_key = _admit(header, trust_store, now, max_skew, max_age)
         _verify(sender_key, signature, tbs)
-        label = _decode_label(header.label_kind, header.label_bytes)
+        label, originator = label_memo.decode(header.label_kind, header.label_bytes)
         payload_key = _unwrap(header, own_keys)
-        payload = open_records(payload_key, header.nonce_prefix, header_digest, segments)
+        payload = open_records(payload_key, header.nonce_prefix, header_digest, records)
     except EnvelopeError:
         raise
     except (ValueError, TypeError, IndexError, OverflowError, UnicodeError):
@@ -524,11 +490,11 @@ def open_item(
         header.created,
         header.sender,
         header.sender_kid,
-        _originator(label),
+        originator,
         label,
-        AgreementRef(header.agreement_id, header.table_version),
-        tuple([r.party for r in header.recipients]),
-        prim.sha256(tbs),
+        _new(AgreementRef, (header.agreement_id, header.table_version)),
+        tuple(map(_PARTIES, header.recipients)),
+        sha256(tbs).digest(),
         payload,
     )
 
@@ -555,7 +521,7 @@ def open_stream(
     try:
         header = wire.read_header_fields(reader)
         sender_key = _admit(header, trust_store, now, max_skew, max_age)
-        opener = SegmentOpener(header, prim.sha256(header.encoded), _unwrap(header, own_keys))
+        opener = SegmentOpener(header, sha256(header.encoded).digest(), _unwrap(header, own_keys))
         while not opener.done:
             head = wire.read_exact(reader, wire.SEGMENT_HEAD_SIZE)
             _, length = opener.head(head)
@@ -567,9 +533,9 @@ def open_stream(
         if require_eof and reader.read(1):
             raise EnvelopeError(Cause.MALFORMED)
         _verify(sender_key, signature, tbs)
-        label = _decode_label(header.label_kind, header.label_bytes)
+        label, originator = label_memo.decode(header.label_kind, header.label_bytes)
     except EnvelopeError:
         raise
     except (ValueError, TypeError, IndexError, OverflowError, UnicodeError):
         raise EnvelopeError(Cause.MALFORMED) from None
-    return _info(header, label, tbs)
+    return _info(header, label, originator, tbs)

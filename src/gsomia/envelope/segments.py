@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from gsomia.envelope import _primitives as prim
 from gsomia.envelope.errors import Cause
+from gsomia.envelope.header import _U32
 from gsomia.envelope.wire import (
     _SEGMENT_HEAD,
-    _U32,
     KEYS_CONTEXT,
     SIGNATURE_CONTEXT,
     TAG_SIZE,

@@ -18,13 +18,21 @@ state to keep between calls).
 from __future__ import annotations
 
 import hashlib
+import struct
 from collections.abc import Sequence
+from typing import Final
 
 from gsomia.envelope import _primitives as prim
 from gsomia.envelope import segments, wire
 from gsomia.envelope.errors import Cause, EnvelopeError, SealError
 
 __all__ = ["SegmentOpener", "SegmentSealer", "open_records", "seal_payload", "split"]
+
+_U32: Final = struct.Struct(">I")
+# The tail (nonce and ad) and the head of the first segment when it is also the final one, less
+# its length: segments.segment_tail(0, True) and segments.segment_head(True, 0, n)[:5].
+_ONLY_TAIL: Final = b"\x00\x00\x00\x00\x01"
+_ONLY_HEAD: Final = b"\x01\x00\x00\x00\x00"
 
 
 def split(data: bytes, size: int) -> list[tuple[bytes, bool]]:
@@ -37,27 +45,35 @@ def split(data: bytes, size: int) -> list[tuple[bytes, bool]]:
 
 
 def seal_payload(
-    header: wire.Header, header_digest: bytes, payload_key: bytes, payload: bytes
+    header: wire.Header | wire.HeaderFields,
+    header_digest: bytes,
+    payload_key: bytes,
+    payload: bytes,
 ) -> tuple[list[bytes], bytes]:
     """Seal a whole in-memory payload: its segment records, and what the originator signs.
 
     The one-shot form of :class:`SegmentSealer` (same records, same signed bytes), as
     :func:`open_records` is of :class:`SegmentOpener`.
     """
-    pieces = split(payload, header.segment_size)
+    size = header.segment_size
+    prefix = header.nonce_prefix
+    if len(payload) <= size:  # one segment (index 0, final): the loop below, unrolled
+        ciphertext = prim.aes_gcm_encrypt(
+            payload_key, prefix + _ONLY_TAIL, payload, header_digest + _ONLY_TAIL
+        )
+        record = _ONLY_HEAD + _U32.pack(len(ciphertext)) + ciphertext
+        return [record], segments.to_be_signed(header_digest, hashlib.sha256(record).digest(), 1)
+    pieces = split(payload, size)
     if len(pieces) > wire.MAX_SEGMENTS:
         raise SealError("too many segments", code="SEAL_TOO_LARGE")
-    prefix = header.nonce_prefix
     records = []
     for index, (plaintext, final) in enumerate(pieces):
-        tail = segments.segment_tail(
-            index, final
-        )  # nonce = prefix || tail, ad = header digest || tail
+        tail = segments.segment_tail(index, final)  # nonce = prefix || tail, ad = digest || tail
         ciphertext = prim.aes_gcm_encrypt(
             payload_key, prefix + tail, plaintext, header_digest + tail
         )
         records.append(segments.segment_head(final, index, len(ciphertext)) + ciphertext)
-    payload_digest = prim.sha256(b"".join(records))
+    payload_digest = hashlib.sha256(b"".join(records)).digest()
     return records, segments.to_be_signed(header_digest, payload_digest, len(records))
 
 
@@ -66,7 +82,9 @@ class SegmentSealer:
 
     __slots__ = ("_done", "_hash", "_header_digest", "_index", "_key", "_prefix", "_size")
 
-    def __init__(self, header: wire.Header, header_bytes: bytes, payload_key: bytes) -> None:
+    def __init__(
+        self, header: wire.Header | wire.HeaderFields, header_bytes: bytes, payload_key: bytes
+    ) -> None:
         self._header_digest = prim.sha256(header_bytes)
         self._key = payload_key
         self._prefix = header.nonce_prefix

@@ -24,28 +24,41 @@ Suite 1: X25519 + HKDF-SHA256 + AES-256-GCM key wrap with one ephemeral key per 
 AES-256-GCM STREAM segments (Hoang, Reyhanitabar, Rogaway, Vizár, "Online Authenticated-Encryption
 and its Nonce-Reuse Misuse-Resistance", CRYPTO 2015, §7), Ed25519 (RFC 8032) signature.
 
-Cost (seal + open of a 1 KiB item must stay within 0.5 ms, docs/benchmarks.md): each header is
-encoded once — :func:`build_header` encodes the core, lets the caller wrap the content key to its
-hash, and keeps core and bytes on the :class:`Header` — and parsed once: the parser returns
-:class:`HeaderFields`, a plain tuple with the header's core and bytes, which is all that
-:func:`~gsomia.envelope.seal.open_item` reads; a :class:`Header` is built from it only when one
-is asked for.  Either way a header carries the bytes it was made from or parsed from, so no
-header is ever encoded twice; :func:`dataclasses.replace` drops them, so a changed field is
-encoded afresh.
+The header's values and their encoding are in :mod:`gsomia.envelope.header` (re-exported here);
+this module holds the layout's constants, the strict parser and the stream readers.  The parser
+returns :class:`~gsomia.envelope.header.HeaderFields`, all that opening reads.
 """
 
 from __future__ import annotations
 
 import re
 import struct
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from enum import IntEnum
-from typing import Final, NamedTuple, Protocol
+from typing import Final, Protocol
 
 from gsomia.envelope import _primitives as prim
 from gsomia.envelope.errors import Cause, EnvelopeError
+from gsomia.envelope.header import (
+    _EPOCH,
+    _I64,
+    _MICRO,
+    _PREAMBLE,
+    _TWO_U32,
+    MAGIC,
+    SUITE,
+    VERSION,
+    FixedFields,
+    Header,
+    HeaderFields,
+    LabelFields,
+    LabelKind,
+    Recipient,
+    RecipientFields,
+    build_header,
+    encode_core,
+    fixed_fields,
+    label_fields,
+    micros,
+)
 
 __all__ = [
     "DEFAULT_MAX_ITEM_BYTES",
@@ -60,24 +73,26 @@ __all__ = [
     "SIGNATURE_SIZE",
     "SUITE",
     "VERSION",
+    "FixedFields",
     "Header",
     "HeaderFields",
+    "LabelFields",
     "LabelKind",
     "Reader",
     "Recipient",
     "RecipientFields",
     "Writer",
     "build_header",
+    "decode_header",
     "encode_core",
+    "fixed_fields",
+    "label_fields",
+    "micros",
     "read_exact",
     "read_header",
     "read_header_fields",
 ]
 
-MAGIC: Final = b"GSMA"
-VERSION: Final = 1
-SUITE: Final = 1
-_PREAMBLE: Final = struct.Struct(">4sBBI")
 PREAMBLE_SIZE: Final = _PREAMBLE.size  # 10
 _SEGMENT_HEAD: Final = struct.Struct(">BII")
 SEGMENT_HEAD_SIZE: Final = _SEGMENT_HEAD.size  # 9
@@ -104,15 +119,6 @@ KEYS_CONTEXT: Final = b"gsomia-envelope/1 content keys"
 
 _BYTES_LIKE: Final = (bytes, bytearray, memoryview)
 _ITEM_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")  # fullmatch: "$" allows "\n"
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_MICRO: Final = timedelta(microseconds=1)
-
-
-class LabelKind(IntEnum):
-    """Which label type the header carries."""
-
-    ORIGINATOR = 1  # gsomia.labels.model.OriginatorLabel
-    LABEL_SET = 2  # gsomia.labels.model.LabelSet
 
 
 class Reader(Protocol):
@@ -146,263 +152,8 @@ def valid_agreement_id(agreement: str) -> bool:
         return False
 
 
-def micros(instant: datetime) -> int:
-    """Microseconds since 1970-01-01T00:00:00Z (the wire form of ``created``)."""
-    return (instant - _EPOCH) // _MICRO
-
-
-@dataclass(frozen=True, slots=True)
-class Recipient:
-    """One recipient: its party, the kid of its X25519 key, the content key wrapped to it."""
-
-    party: str
-    kid: str
-    wrapped: bytes
-
-
-_U8: Final = struct.Struct(">B")
-_U16: Final = struct.Struct(">H")
-_U32: Final = struct.Struct(">I")
-_I64: Final = struct.Struct(">q")
-_TWO_U32: Final = struct.Struct(">II")
-
-
-def encode_core(
-    item_id: str,
-    created: datetime,
-    sender: str,
-    sender_kid: str,
-    agreement_id: str,
-    table_version: int,
-    segment_size: int,
-    nonce_prefix: bytes,
-    key_commitment: bytes,
-    ephemeral: bytes,
-    label_kind: int,
-    label_digest: bytes,
-    label_bytes: bytes,
-) -> bytes:
-    """The header body without the recipients (the *core*): what every key wrap is bound to."""
-    item = item_id.encode("ascii")
-    agreement = agreement_id.encode("utf-8")
-    return b"".join(
-        (
-            _U8.pack(len(item)),
-            item,
-            _I64.pack(micros(created)),
-            sender.encode("ascii"),
-            bytes.fromhex(sender_kid),
-            _U8.pack(len(agreement)),
-            agreement,
-            _TWO_U32.pack(table_version, segment_size),
-            nonce_prefix,
-            key_commitment,
-            ephemeral,
-            _U8.pack(int(label_kind)),
-            label_digest,
-            _U32.pack(len(label_bytes)),
-            label_bytes,
-        )
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class Header:
-    """The decoded header of a sealed item (everything before the first segment).
-
-    Its wire form is computed once and kept (``_core``, ``_encoded``): the fields are immutable,
-    so it cannot go stale.  A header decoded from bytes keeps those bytes, which the strict
-    parser guarantees are the one encoding of its fields; :func:`dataclasses.replace` makes a new
-    header without them, so a changed field is always encoded afresh.
-    """
-
-    item_id: str
-    created: datetime
-    sender: str
-    sender_kid: str
-    agreement_id: str
-    table_version: int
-    segment_size: int
-    nonce_prefix: bytes
-    key_commitment: bytes
-    ephemeral: bytes
-    label_kind: LabelKind
-    label_digest: bytes
-    label_bytes: bytes
-    recipients: tuple[Recipient, ...]
-    _core: bytes | None = field(default=None, init=False, repr=False, compare=False)
-    _encoded: bytes | None = field(default=None, init=False, repr=False, compare=False)
-
-    def core_bytes(self) -> bytes:
-        """The header body without the recipients: what every key wrap is bound to."""
-        core = self._core
-        if core is None:
-            core = encode_core(
-                self.item_id,
-                self.created,
-                self.sender,
-                self.sender_kid,
-                self.agreement_id,
-                self.table_version,
-                self.segment_size,
-                self.nonce_prefix,
-                self.key_commitment,
-                self.ephemeral,
-                self.label_kind,
-                self.label_digest,
-                self.label_bytes,
-            )
-            object.__setattr__(self, "_core", core)
-        return core
-
-    def encode(self) -> bytes:
-        """Preamble and header body, as on the wire."""
-        encoded = self._encoded
-        if encoded is None:
-            encoded = _encode_header(self.core_bytes(), self.recipients)
-            object.__setattr__(self, "_encoded", encoded)
-        return encoded
-
-    def recipient(self, party: str) -> Recipient | None:
-        """The entry for ``party``, if it is a recipient."""
-        for r in self.recipients:
-            if r.party == party:
-                return r
-        return None
-
-    def fields(self) -> HeaderFields:
-        """The same header as :class:`HeaderFields` (what the opening checks read)."""
-        return HeaderFields(
-            self.item_id,
-            self.created,
-            self.sender,
-            self.sender_kid,
-            self.agreement_id,
-            self.table_version,
-            self.segment_size,
-            self.nonce_prefix,
-            self.key_commitment,
-            self.ephemeral,
-            self.label_kind,
-            self.label_digest,
-            self.label_bytes,
-            tuple([RecipientFields(r.party, r.kid, r.wrapped) for r in self.recipients]),
-            self.core_bytes(),
-            self.encode(),
-        )
-
-
-class RecipientFields(NamedTuple):
-    """A recipient entry as parsed: party, kid (hex) and the wrapped content key."""
-
-    party: str
-    kid: str
-    wrapped: bytes
-
-
-class HeaderFields(NamedTuple):
-    """A header as parsed, with its core and its bytes, before any :class:`Header` is built.
-
-    Opening an in-memory item reads the fields but never needs the model object, and building the
-    frozen dataclasses (one ``object.__setattr__`` per field) costs more than parsing the bytes:
-    so the parser returns this tuple and :meth:`to_header` builds the :class:`Header` when one is
-    asked for (:func:`decode_header`, :meth:`SealedItem.from_bytes`).  The first 14 fields are the
-    header's, in the same order.
-    """
-
-    item_id: str
-    created: datetime
-    sender: str
-    sender_kid: str
-    agreement_id: str
-    table_version: int
-    segment_size: int
-    nonce_prefix: bytes
-    key_commitment: bytes
-    ephemeral: bytes
-    label_kind: LabelKind
-    label_digest: bytes
-    label_bytes: bytes
-    recipients: tuple[RecipientFields, ...]
-    core: bytes  # the body without the recipients: what every key wrap is bound to
-    encoded: bytes  # preamble and body, as on the wire
-
-    def recipient(self, party: str) -> RecipientFields | None:
-        """The entry for ``party``, if it is a recipient."""
-        for r in self.recipients:
-            if r.party == party:
-                return r
-        return None
-
-    def to_header(self) -> Header:
-        """The :class:`Header` of these fields, keeping the bytes they were parsed from."""
-        header = Header(*self[:13], tuple([Recipient(*r) for r in self.recipients]))
-        # The strict parser accepts one encoding per header, so these bytes *are* its encoding.
-        object.__setattr__(header, "_core", self.core)
-        object.__setattr__(header, "_encoded", self.encoded)
-        return header
-
-
-def _encode_header(core: bytes, recipients: tuple[Recipient, ...]) -> bytes:
-    parts = [core, _U8.pack(len(recipients))]
-    for r in recipients:
-        parts += (
-            r.party.encode("ascii"),
-            bytes.fromhex(r.kid),
-            _U16.pack(len(r.wrapped)),
-            r.wrapped,
-        )
-    body = b"".join(parts)
-    return _PREAMBLE.pack(MAGIC, VERSION, SUITE, len(body)) + body
-
-
-def build_header(
-    *,
-    item_id: str,
-    created: datetime,
-    sender: str,
-    sender_kid: str,
-    agreement_id: str,
-    table_version: int,
-    segment_size: int,
-    nonce_prefix: bytes,
-    key_commitment: bytes,
-    ephemeral: bytes,
-    label_kind: LabelKind,
-    label_digest: bytes,
-    label_bytes: bytes,
-    wrap: Callable[[bytes], tuple[Recipient, ...]],
-) -> tuple[Header, bytes]:
-    """A new header and its bytes (sealing): ``wrap`` gets SHA-256 of the core, returns recipients.
-
-    The core is encoded once, hashed for the key wraps, and kept with the header's bytes.
-    """
-    values = (
-        item_id,
-        created,
-        sender,
-        sender_kid,
-        agreement_id,
-        table_version,
-        segment_size,
-        nonce_prefix,
-        key_commitment,
-        ephemeral,
-        label_kind,
-        label_digest,
-        label_bytes,
-    )
-    core = encode_core(*values)
-    recipients = wrap(prim.sha256(core))
-    header = Header(*values, recipients)
-    encoded = _encode_header(core, recipients)
-    object.__setattr__(header, "_core", core)
-    object.__setattr__(header, "_encoded", encoded)
-    return header, encoded
-
-
 def _decode_preamble(data: bytes) -> int:
-    magic, version, suite, size = _PREAMBLE.unpack(data)
+    magic, version, suite, size = _PREAMBLE.unpack_from(data)
     if magic != MAGIC:
         raise _bad()
     if version != VERSION or suite != SUITE:
@@ -412,19 +163,23 @@ def _decode_preamble(data: bytes) -> int:
     return int(size)
 
 
-_CORE_A: Final = struct.Struct(">q3s8sB")  # created, sender, sender kid, agreement length
-_CORE_B: Final = struct.Struct(">II7s32s32sB32sI")  # table version … label length
-_RECIPIENT: Final = struct.Struct(">3s8sH")
-
-
+_FIXED_HEAD: Final = struct.Struct(">3s8sB")  # sender, sender kid, agreement length
+_CORE_TAIL: Final = struct.Struct(">7s32s32sB32sI")  # nonce prefix … label length
+# A recipient entry: party, kid, wrapped length and the wrapped key; read as if the length were
+# 48 (WRAPPED_SIZE) and refused if it is not, so one unpack reads every entry.
+_ENTRIES: Final = [struct.Struct(">" + "3s8sH48s" * n) for n in range(MAX_RECIPIENTS + 1)]
+_ENTRY_SIZE: Final = _ENTRIES[1].size  # 61
 _LABEL_KINDS: Final = {int(kind): kind for kind in LabelKind}
 
 
-def _party(raw: bytes) -> str:
+def _is_party(raw: bytes) -> bool:
     # ``raw`` is 3 bytes (struct "3s"); bytes.isalpha/isupper are ASCII-only: exactly [A-Z]{3}.
-    if not (raw.isalpha() and raw.isupper()):
-        raise _bad()
-    return raw.decode("ascii")
+    return raw.isalpha() and raw.isupper()
+
+
+# ``_new(HeaderFields, values)`` is ``HeaderFields(*values)`` without the Python-level ``__new__``
+# of a NamedTuple (a third of the cost); the values are in field order.
+_new: Final = tuple.__new__
 
 
 _ITEM_ID_BYTES: Final = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-"
@@ -436,73 +191,110 @@ def _valid_item_id_bytes(raw: bytes) -> bool:
     return 1 <= len(raw) <= 64 and raw[:1].isalnum() and not raw.translate(None, _ITEM_ID_BYTES)
 
 
-def _parse_body(body: bytes, encoded: bytes) -> HeaderFields:
-    """Parse a header body strictly; ``encoded`` is the preamble and body it came from."""
-    try:
-        pos = 1 + body[0]
-        raw_item_id = body[1:pos]
-        item_id = raw_item_id.decode("ascii")
-        created_us, sender, sender_kid, agreement_size = _CORE_A.unpack_from(body, pos)
-        pos += _CORE_A.size
-        agreement = body[pos : pos + agreement_size].decode("utf-8")
-        pos += agreement_size
-        (table_version, segment_size, nonce_prefix, commitment, ephemeral, kind, label_digest,
-         n) = _CORE_B.unpack_from(body, pos)  # fmt: skip
-        pos += _CORE_B.size
-        if not 1 <= n <= MAX_LABEL_BYTES:
-            raise _bad(Cause.TOO_LARGE if n else Cause.MALFORMED)
-        label = body[pos : pos + n]
-        pos += n
-        core_end = pos
-        count = body[pos]
-        pos += 1
-        if not 1 <= count <= MAX_RECIPIENTS:
-            raise _bad()
-        recipients = []
-        previous = ""
-        for _ in range(count):
-            raw_party, kid, n = _RECIPIENT.unpack_from(body, pos)
-            pos += _RECIPIENT.size
-            party = _party(raw_party)
-            if n != WRAPPED_SIZE or party <= previous:  # sorted by party, no party twice
-                raise _bad()
-            recipients.append(RecipientFields(party, kid.hex(), body[pos : pos + n]))
-            previous = party
-            pos += n
-        created = _EPOCH + created_us * _MICRO
-    except (struct.error, IndexError, UnicodeDecodeError, OverflowError):
-        raise _bad() from None
+# The fields ``sender`` … ``segment-size`` repeat in every item of one sender under one agreement,
+# so their decoding is memoized by their bytes, like a label's: a deterministic function of the
+# bytes, bounded (256 entries, cleared when full), filled only with fields that passed every check.
+_FIXED: dict[bytes, FixedFields] = {}
+_FIXED_ENTRIES: Final = 256
+
+
+def _parse_fixed(raw: bytes) -> FixedFields | None:
+    """Decode ``sender`` … ``segment-size``; raises ``struct.error``/``UnicodeDecodeError`` if cut
+    short or not UTF-8, returns ``None`` if they decode but are not valid."""
+    sender, sender_kid, agreement_size = _FIXED_HEAD.unpack_from(raw)
+    pos = _FIXED_HEAD.size + agreement_size
+    agreement = raw[_FIXED_HEAD.size : pos].decode("utf-8")
+    table_version, segment_size = _TWO_U32.unpack_from(raw, pos)
     # ``agreement`` is valid UTF-8 of ``agreement_size`` bytes: valid_agreement_id, without
     # encoding it again.
     if (
-        pos != len(body)
-        or not _valid_item_id_bytes(raw_item_id)
+        pos + _TWO_U32.size != len(raw)
+        or not _is_party(sender)
         or not 1 <= agreement_size <= 128
         or not agreement.isprintable()
+        or table_version < 1
+        or not MIN_SEGMENT_SIZE <= segment_size <= MAX_SEGMENT_SIZE
     ):
-        raise _bad()
-    if table_version < 1 or not MIN_SEGMENT_SIZE <= segment_size <= MAX_SEGMENT_SIZE:
-        raise _bad()
+        return None
+    fixed = FixedFields(
+        sender.decode("ascii"), sender_kid.hex(), agreement, table_version, segment_size, raw
+    )
+    if len(_FIXED) >= _FIXED_ENTRIES:
+        _FIXED.clear()  # atomic, so safe across threads; refills at once
+    _FIXED[raw] = fixed
+    return fixed
+
+
+def _parse_body(encoded: bytes) -> HeaderFields:
+    """Parse a header strictly; ``encoded`` is its preamble and body, as on the wire."""
+    try:
+        pos = PREAMBLE_SIZE + 1 + encoded[PREAMBLE_SIZE]
+        raw_item_id = encoded[PREAMBLE_SIZE + 1 : pos]
+        item_id = raw_item_id.decode("ascii")
+        (created_us,) = _I64.unpack_from(encoded, pos)
+        start = pos + _I64.size
+        # sender:3 sender-kid:8 agreement-length:1 agreement table-version:4 segment-size:4
+        pos = start + 20 + encoded[start + 11]
+        raw_fixed = encoded[start:pos]
+        fixed = _FIXED.get(raw_fixed) or _parse_fixed(raw_fixed)
+        (nonce_prefix, commitment, ephemeral, kind, label_digest,
+         n) = _CORE_TAIL.unpack_from(encoded, pos)  # fmt: skip
+        pos += _CORE_TAIL.size
+        if not 1 <= n <= MAX_LABEL_BYTES:
+            raise _bad(Cause.TOO_LARGE if n else Cause.MALFORMED)
+        label = encoded[pos : pos + n]
+        pos += n
+        core_end = pos
+        count = encoded[pos]
+        pos += 1
+        if not 1 <= count <= MAX_RECIPIENTS:
+            raise _bad()
+        entries = _ENTRIES[count].unpack_from(encoded, pos)  # 4 values per recipient
+        pos += count * _ENTRY_SIZE
+        recipients = []
+        previous = b""
+        for i in range(0, 4 * count, 4):
+            party = entries[i]
+            # sorted by party, no party twice; [A-Z]{3} (as _is_party, inline on the hot path)
+            if (
+                entries[i + 2] != WRAPPED_SIZE
+                or party <= previous
+                or not (party.isalpha() and party.isupper())
+            ):
+                raise _bad()
+            recipients.append(
+                _new(RecipientFields, (party.decode("ascii"), entries[i + 1].hex(), entries[i + 3]))
+            )
+            previous = party
+        created = _EPOCH + created_us * _MICRO
+    except (struct.error, IndexError, UnicodeDecodeError, OverflowError):
+        raise _bad() from None
     label_kind = _LABEL_KINDS.get(kind)
-    if label_kind is None:
+    if pos != len(encoded) or fixed is None or label_kind is None:
         raise _bad()
-    return HeaderFields(
-        item_id,
-        created,
-        _party(sender),
-        sender_kid.hex(),
-        agreement,
-        table_version,
-        segment_size,
-        nonce_prefix,
-        commitment,
-        ephemeral,
-        label_kind,
-        label_digest,
-        label,
-        tuple(recipients),
-        body[:core_end],
-        encoded,
+    if not _valid_item_id_bytes(raw_item_id):
+        raise _bad()
+    sender, sender_kid, agreement, table_version, segment_size, _ = fixed
+    return _new(
+        HeaderFields,
+        (
+            item_id,
+            created,
+            sender,
+            sender_kid,
+            agreement,
+            table_version,
+            segment_size,
+            nonce_prefix,
+            commitment,
+            ephemeral,
+            label_kind,
+            label_digest,
+            label,
+            tuple(recipients),
+            encoded[PREAMBLE_SIZE:core_end],
+            encoded,
+        ),
     )
 
 
@@ -511,11 +303,10 @@ def _parse_header(data: bytes) -> tuple[HeaderFields, int]:
         raise _bad(
             Cause.SEGMENT_TRUNCATED if data and MAGIC.startswith(data[:4]) else Cause.MALFORMED
         )
-    size = _decode_preamble(data[:PREAMBLE_SIZE])
-    end = PREAMBLE_SIZE + size
+    end = PREAMBLE_SIZE + _decode_preamble(data)
     if len(data) < end:
         raise _bad(Cause.SEGMENT_TRUNCATED)
-    return _parse_body(data[PREAMBLE_SIZE:end], data[:end]), end
+    return _parse_body(data[:end]), end
 
 
 def decode_header(data: bytes) -> tuple[Header, int]:
@@ -554,4 +345,4 @@ def read_header_fields(reader: Reader) -> HeaderFields:
     body = read_exact(reader, size)
     if len(body) < size:
         raise _bad(Cause.SEGMENT_TRUNCATED)
-    return _parse_body(body, preamble + body)
+    return _parse_body(preamble + body)
