@@ -162,6 +162,38 @@ def _label_reasons(
     return out
 
 
+def _marking_reasons(reg: Registry, labels: LabelSet, holder: str) -> list[Reason]:
+    """Why ``holder``'s marking in ``labels`` is not its equivalent of the originator's level.
+
+    A hub or holder passes on an item at its own marking, from which the next party's marking
+    follows (Art. 4).  That marking must be the one the agreement it names gives for the
+    originator's level (its table version, its scheme): a compromised or faulty partner that
+    lowered it would otherwise lower every marking after it without detection (PRODUCT.md §8).
+    """
+    alt = labels.alternative_for(holder)
+    if alt is None:
+        return []  # NO_HOLDER_MARKING is the caller's reason
+    label = labels.originator
+    agreement = reg.agreements.get(alt.agreement)
+    scheme = reg.schemes.get(holder)
+    expected = None
+    if agreement is not None and 1 <= alt.table_version <= len(agreement.tables):
+        table = agreement.tables[alt.table_version - 1]
+        expected = table.equivalent(label.originator, label.classification, holder)
+    ours = None if scheme is None else (scheme.id, expected)
+    if expected is not None and (alt.policy_id, alt.classification) == ours:
+        return []
+    return [
+        Reason(
+            Code.HOLDER_MARKING_MISMATCH,
+            f"{holder} marks this item {alt.policy_id} {alt.classification}, which is not its "
+            f"equivalent of {label.originator} {label.classification} under {alt.agreement} "
+            f"table v{alt.table_version}",
+            _ART4,
+        )
+    ]
+
+
 def release(
     reg: Registry,
     label: OriginatorLabel,
@@ -307,6 +339,7 @@ def relay(
         problems.append(
             Reason(Code.NO_HOLDER_MARKING, f"{hub} holds no marking of this item", "Art. 4")
         )
+    problems.extend(_marking_reasons(reg, labels, hub))
     arrangements = [a for a in reg.hub_arrangements(originator, recipient) if a.hub == hub]
     if not arrangements:
         problems.append(
@@ -404,6 +437,7 @@ def forward(
     marking = labels.marking_for(holder)
     if marking is None:
         out.append(Reason(Code.NO_HOLDER_MARKING, f"{holder} holds no marking of this item", _ART4))
+    out.extend(_marking_reasons(reg, labels, holder))
     out.extend(
         check_consent(
             consent,
@@ -475,6 +509,15 @@ def accept(
     alternative label the receiver applies beside the originator's (Art. 4).
     """
     label = labels.originator
+    if labels.alternative_for(receiver) is not None:  # Art. 4: the receiver marks it, once
+        return deny(
+            Reason(
+                Code.RECEIVER_MARKING_PRESENT,
+                f"the label set already carries a marking of {receiver}, which only {receiver} "
+                "applies, on receipt",
+                _ART4,
+            )
+        )
     if sender == label.originator:
         return release(reg, label, sender, receiver, topic, at)
     if (consent is None or consent.kind is not ConsentKind.FORWARD) and any(
