@@ -47,6 +47,8 @@ def parse_instant(text: str) -> datetime:
 
 def require_aware(value: datetime, what: str = "instant") -> datetime:
     """Return ``value`` in UTC, refusing naive datetimes."""
+    if type(value) is datetime and value.tzinfo is UTC:  # already so (the common case)
+        return value
     if not isinstance(value, datetime):
         raise InstantError(f"{what} must be a datetime", code="INSTANT_INVALID")
     if value.tzinfo is None or value.utcoffset() is None:

@@ -21,9 +21,14 @@ from typing import Any, Final
 
 import rfc8785
 
-__all__ = ["JsonProblem", "Problem", "loads", "loads_canonical"]
+__all__ = ["JsonProblem", "Problem", "canonical", "loads", "loads_canonical"]
 
 MAX_INT_DIGITS: Final = 16  # 2**53 - 1 has 16 digits (I-JSON, RFC 7493 §2.2)
+_MAX_SAFE: Final = 2**53 - 1
+_BMP_END: Final = "\U00010000"
+_CANONICAL = json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")
+)
 _STRING: Final = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _BRACKET: Final = re.compile(r"[\[\]{}]")
 
@@ -158,6 +163,51 @@ def loads(
     return obj
 
 
+def _plain(value: object) -> bool:
+    """Whether the standard library writes ``value`` exactly as RFC 8785 does: only ``dict``
+    (string keys within the Basic Multilingual Plane, where code point order is UTF-16 order,
+    RFC 8785 §3.2.3), ``list``, ``tuple``, strings, booleans, ``None`` and integers within
+    ±(2**53 - 1), no float (ECMAScript number form, §3.2.2.3).  A subclass of ``str`` or
+    ``int`` (an enum's member) is written by both as its plain value."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None:  # the common leaves, without isinstance
+        return True
+    if kind is dict:
+        for key, item in value.items():  # type: ignore[attr-defined]
+            if type(key) is not str and not isinstance(key, str):
+                return False
+            if not key.isascii() and max(key) >= _BMP_END:
+                return False
+            if type(item) is not str and not _plain(item):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        return all(type(item) is str or _plain(item) for item in value)  # type: ignore[attr-defined]
+    if isinstance(value, str):
+        return True
+    if isinstance(value, int):  # bool was taken above; an int subclass is written as an int
+        return -_MAX_SAFE <= value <= _MAX_SAFE
+    return False
+
+
+def canonical(value: Any) -> bytes:
+    """The RFC 8785 (JCS) canonical UTF-8 bytes of ``value``; ValueError or TypeError if it
+    has none (a lone surrogate, a float out of range, an unsupported type, …).
+
+    Values the standard library's encoder writes exactly as RFC 8785 does (:func:`_plain`: its
+    escapes are RFC 8785 §3.2.2.2's, and with only strings, integers, booleans and null, sorted
+    keys and no whitespace there is one spelling) take that C fast path, about twenty times
+    faster; any other value is written by the ``rfc8785`` package.  Both agree byte for byte on
+    every value (``tests/property/test_canonical_json.py``).
+    """
+    if _plain(value):
+        try:
+            return _CANONICAL.encode(value).encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: rfc8785 refuses it with its own error
+            pass
+    return bytes(rfc8785.dumps(value))
+
+
 def loads_canonical(data: object, *, max_bytes: int, max_depth: int = 32) -> dict[str, Any]:
     """Parse a JSON object that must be given in its RFC 8785 canonical form, byte for byte."""
     if not isinstance(data, bytes | bytearray | memoryview):
@@ -165,9 +215,9 @@ def loads_canonical(data: object, *, max_bytes: int, max_depth: int = 32) -> dic
     raw = bytes(data)
     obj: dict[str, Any] = loads(raw, max_bytes=max_bytes, max_depth=max_depth)
     try:
-        canonical = rfc8785.dumps(obj)
+        spelt = canonical(obj)
     except (ValueError, TypeError):  # rfc8785.CanonicalizationError: lone surrogates, …
         raise JsonProblem(Problem.NOT_CANONICAL, "cannot be canonicalized (RFC 8785)") from None
-    if canonical != raw:
+    if spelt != raw:
         raise JsonProblem(Problem.NOT_CANONICAL, "not in RFC 8785 canonical form")
     return obj

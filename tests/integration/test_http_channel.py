@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 
 from gsomia.adapters.http_channel import PATH, HttpChannel, sign_request
+from gsomia.adapters.http_channel import _server as http_server
+from gsomia.adapters.http_channel._batch import BATCH_PATH, decode_batch, encode_batch
 from gsomia.catalog import builtin_registry
 from gsomia.envelope.keys import NodeKeys, TrustStore
 from gsomia.errors import InputError
@@ -398,3 +400,96 @@ def test_nodes_exchange_exactly_once_over_http(
     assert summary.duplicates == 1
     with stores["JPN"].read() as jpn:
         assert len(jpn.items()) == 1
+
+
+# -- batches: several messages in one signed request (ADR 0005, "Batches") ----------------------
+
+
+def test_a_batch_delivers_every_message_with_its_own_key(trio: dict[str, HttpChannel]) -> None:
+    kor, jpn = trio["KOR"], trio["JPN"]
+    kor.send_many("JPN", [(b"one", "item-1:JPN"), (b"two", "item-2:JPN"), (b"3", "receipt:x")])
+    got = jpn.receive(limit=10, timeout=2)
+    assert [(m.sender, m.payload, m.idempotency_key) for m in got] == [
+        ("KOR", b"one", "item-1:JPN"),
+        ("KOR", b"two", "item-2:JPN"),
+        ("KOR", b"3", "receipt:x"),
+    ]
+
+
+def _batch_request(
+    keys: dict[str, NodeKeys], clock: ManualClock, body: bytes, *, nonce: str | None = None
+) -> dict[str, str]:
+    return sign_request(
+        keys["KOR"],
+        recipient="JPN",
+        now=clock.now(),
+        nonce=nonce or secrets.token_urlsafe(16),
+        idempotency_key="batch:x",
+        body=body,
+        path=BATCH_PATH,
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"\x00\x00",  # no message
+        b"\x00\x01\x00\x01a",  # truncated
+        encode_batch([(b"p", "k-1")]) + b"!",  # bytes after the last message
+        b"\x00\x01\x00\x01 \x00\x00\x00\x01p",  # a key with a space
+        b"\x00\x01\x00\x01k\x00\x00\x00\x00",  # an empty payload
+    ],
+)
+def test_a_malformed_batch_is_refused_and_queues_nothing(
+    trio: dict[str, HttpChannel], keys: dict[str, NodeKeys], clock: ManualClock, body: bytes
+) -> None:
+    jpn = trio["JPN"]
+    status, problem = post(jpn, body, headers=_batch_request(keys, clock, body), path=BATCH_PATH)
+    assert (status, problem["code"]) == (400, "CHANNEL_BATCH_INVALID")
+    assert jpn.receive(limit=10) == []
+
+
+def test_a_batch_signature_is_bound_to_the_batch_resource(
+    trio: dict[str, HttpChannel], keys: dict[str, NodeKeys], clock: ManualClock
+) -> None:
+    jpn = trio["JPN"]
+    body = encode_batch([(b"sealed", "item-1:JPN")])
+    headers = _batch_request(keys, clock, body)
+    status, problem = post(jpn, body, headers=headers)  # replayed on the single resource
+    assert (status, problem["code"]) == (401, "SIGNATURE_INVALID")
+    single = signed(keys["KOR"], "JPN", body, clock)
+    status, problem = post(jpn, body, headers=single, path=BATCH_PATH)  # and the reverse
+    assert (status, problem["code"]) == (401, "SIGNATURE_INVALID")
+    assert post(jpn, body, headers=headers, path=BATCH_PATH)[0] == 204
+    assert post(jpn, body, headers=headers, path=BATCH_PATH)[1]["code"] == "CHANNEL_REPLAYED"
+    assert [m.idempotency_key for m in jpn.receive(limit=10)] == ["item-1:JPN"]
+
+
+def test_a_batch_too_big_for_the_queue_queues_none_of_it(make: Factory) -> None:
+    kor, jpn = make("KOR"), make("JPN", max_queue=2)
+    kor.add_peer("JPN", jpn.url)
+    with pytest.raises(ChannelError) as caught:
+        kor.send_many("JPN", [(b"a", "k-1"), (b"b", "k-2"), (b"c", "k-3")])
+    assert caught.value.detail["problem_code"] == "CHANNEL_BUSY"
+    assert jpn.receive(limit=10) == []
+
+
+def test_a_partner_without_batches_is_sent_one_message_at_a_time(
+    make: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kor, jpn = make("KOR"), make("JPN")
+    kor.add_peer("JPN", jpn.url)
+    monkeypatch.setattr(http_server, "BATCH_PATH", "/v1/channel/not-known-here")  # an older node
+    kor.send_many("JPN", [(b"a", "k-1"), (b"b", "k-2")])
+    assert [m.payload for m in jpn.receive(limit=10, timeout=2)] == [b"a", b"b"]
+    assert "JPN" in kor._single_only
+
+
+def test_batch_bodies_round_trip() -> None:
+    messages = [(b"x" * n, f"key-{n}") for n in (1, 2, 300)]
+    assert decode_batch(encode_batch(messages)) == [(k, p) for p, k in messages]
+    with pytest.raises(ValueError, match="1 to"):
+        encode_batch([])
+    with pytest.raises(ValueError, match="visible ASCII"):
+        encode_batch([(b"x", "a key")])

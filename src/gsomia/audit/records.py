@@ -25,11 +25,9 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-import rfc8785
-
 from gsomia.errors import InputError, InstantError
 from gsomia.instants import parse_instant, require_aware
-from gsomia.strictjson import JsonProblem, loads_canonical
+from gsomia.strictjson import JsonProblem, canonical, loads_canonical
 
 __all__ = ["FORMAT_VERSION", "AuditKind", "AuditRecord", "DetailValue"]
 
@@ -111,8 +109,11 @@ def _detail_value(key: str, value: object) -> DetailValue:
     if isinstance(value, str):
         if len(value) > _MAX_DETAIL_TEXT:
             raise _invalid(f"detail {key!r} is longer than {_MAX_DETAIL_TEXT}", "detail")
-        if any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
-            raise _invalid(f"detail {key!r} holds a lone surrogate", "detail")
+        if not value.isascii():
+            try:  # a surrogate code point (U+D800-U+DFFF) is the only one UTF-8 cannot encode
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise _invalid(f"detail {key!r} holds a lone surrogate", "detail") from None
         return value
     raise _invalid(
         f"detail {key!r} must be a string, an integer, a boolean or null, "
@@ -149,11 +150,12 @@ class AuditRecord:
     detail: Mapping[str, DetailValue] = field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
-        try:
-            kind = AuditKind(self.kind)
-        except ValueError:
-            raise _invalid(f"unknown audit record kind {self.kind!r}", "kind") from None
-        object.__setattr__(self, "kind", kind)
+        if type(self.kind) is not AuditKind:
+            try:
+                kind = AuditKind(self.kind)
+            except ValueError:
+                raise _invalid(f"unknown audit record kind {self.kind!r}", "kind") from None
+            object.__setattr__(self, "kind", kind)
         object.__setattr__(self, "at", require_aware(self.at, "at"))
         _identifier(self.actor, "actor")
         _identifier(self.subject, "subject")
@@ -221,7 +223,7 @@ class AuditRecord:
 
     def to_bytes(self) -> bytes:
         """The canonical encoding: RFC 8785 JSON, UTF-8.  This is the Merkle log entry."""
-        return bytes(rfc8785.dumps(self.to_json()))
+        return canonical(self.to_json())
 
     @classmethod
     def from_bytes(cls, data: bytes | bytearray) -> AuditRecord:

@@ -60,8 +60,6 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Final, TypeAlias, TypeVar
 
-import rfc8785
-
 from gsomia import strictjson
 from gsomia.errors import InstantError, LabelError
 from gsomia.instants import format_instant, parse_instant
@@ -165,7 +163,7 @@ def to_dict(label: AnyLabel) -> dict[str, Any]:
 
 def canonical_bytes(label: AnyLabel) -> bytes:
     """The RFC 8785 canonical UTF-8 bytes of ``label``: what is hashed and signed."""
-    return bytes(rfc8785.dumps(to_dict(label)))
+    return strictjson.canonical(to_dict(label))
 
 
 def label_digest(label: AnyLabel) -> bytes:

@@ -48,6 +48,10 @@ class CategoryType(StrEnum):
     INFORMATIVE = "INFORMATIVE"
 
 
+_CONTROL = re.compile("[\x00-\x1f]")
+_UNENCODABLE = re.compile("[\ud800-\udfff\ufffe\uffff]")
+
+
 def _text(value: object, what: str) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > _MAX_TEXT:
         raise LabelError(
@@ -55,7 +59,7 @@ def _text(value: object, what: str) -> str:
             code="LABEL_FIELD_INVALID",
             detail={"field": what},
         )
-    if any(ord(ch) < 0x20 for ch in value):
+    if _CONTROL.search(value):
         raise LabelError(
             f"{what} contains control characters",
             code="LABEL_FIELD_INVALID",
@@ -63,7 +67,7 @@ def _text(value: object, what: str) -> str:
         )
     # Surrogates cannot be written in UTF-8 (RFC 3629 §3), nor U+FFFE/U+FFFF in XML 1.0 (§2.2 Char):
     # a label holding one could be built but never encoded, so it is refused here.
-    if any(0xD800 <= ord(ch) <= 0xDFFF or ord(ch) in (0xFFFE, 0xFFFF) for ch in value):
+    if _UNENCODABLE.search(value):
         raise LabelError(
             f"{what} contains characters that cannot be encoded",
             code="LABEL_FIELD_INVALID",

@@ -34,10 +34,12 @@ from gsomia.node.errors import (
 )
 from gsomia.node.forward import ForwardResult
 from gsomia.node.framing import Frame, FrameKind
+from gsomia.node.release_batch import MAX_RELEASE_BATCH, ReleaseRequest
 from gsomia.node.results import ReceiveSummary, ReleaseResult
 from gsomia.node.service import Node
 
 __all__ = [
+    "MAX_RELEASE_BATCH",
     "ForwardResult",
     "Frame",
     "FrameError",
@@ -52,5 +54,6 @@ __all__ = [
     "NodeRecordNotFoundError",
     "NodeUnauthenticatedError",
     "ReceiveSummary",
+    "ReleaseRequest",
     "ReleaseResult",
 ]

@@ -10,6 +10,8 @@ from datetime import datetime
 
 from gsomia.audit.records import AuditKind, AuditRecord, DetailValue
 from gsomia.envelope import NodeKeys, TrustStore
+from gsomia.node._group import GroupCommit
+from gsomia.node._window import InFlight
 from gsomia.ports import Backoff, Channel, Clock, Store, UnitOfWork
 from gsomia.registry import Registry
 
@@ -65,6 +67,8 @@ class Context:
     trust: TrustStore
     clock: Clock
     backoff: Backoff
+    inflight: InFlight = field(default_factory=InFlight)  # delivery's flow control (_window)
+    group: GroupCommit = field(default_factory=GroupCommit)  # shared commits of releases (_group)
     open_trust: TrustStore = field(init=False)
 
     def __post_init__(self) -> None:

@@ -21,12 +21,19 @@ outbox, receipts       security and release officers
 =====================  ==========================================================================
 
 Listing is not audited (it reads no content); reading content is (:meth:`Node.read`).
+
+A request a face refused before calling the node (an oversized or malformed body, a field that
+failed its checks: PRODUCT.md §8, a rejected input is audited) is recorded by
+:func:`refused_request`: one ``reject`` record naming the route and the refusal's code, nothing
+else stored.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import datetime
+from typing import Final
 
 from gsomia.audit.checkpoint import Checkpoint
 from gsomia.audit.records import AuditKind
@@ -64,10 +71,13 @@ __all__ = [
     "officials",
     "outbox",
     "receipts",
+    "refused_request",
 ]
 
 _TOKEN_BYTES = 32
 _OFFICERS = (Role.SECURITY_OFFICER, Role.RELEASE_OFFICER)
+_REFUSAL_CODE: Final = re.compile(r"[A-Z][A-Z0-9_]{0,63}")  # the audit record's reason rule
+_ROUTE: Final = re.compile(r"[A-Z]{3,10} /[!-~]{0,200}")  # "POST /v1/items/{item_id}/forward"
 
 
 def may(record: OfficialRecord | None, party: str, *roles: Role) -> bool:
@@ -263,6 +273,22 @@ def outbox(
     _require(ctx, actor, "see the outbox", *_OFFICERS)
     with ctx.store.read() as reader:
         return reader.outbox(state=state, after=after, limit=check_limit(limit))
+
+
+def refused_request(ctx: Context, route: object, code: object, actor_id: object) -> None:
+    """Audit a request a face refused before calling the node (PRODUCT.md §8): one ``reject``
+    ``deny`` record, the refusal's ``code`` as its reason and, in its detail, the ``route``
+    (method and path template, never the raw path) and the code; nothing else is stored.
+
+    ``actor_id`` is the official whose token the face had verified, or None (the token had not
+    been looked at yet: the body was refused first).  Cheap: one audit append, no read.
+    """
+    reason = code if isinstance(code, str) and _REFUSAL_CODE.fullmatch(code) else "REQUEST_REFUSED"
+    where = route if isinstance(route, str) and _ROUTE.fullmatch(route) else "unknown-route"
+    ctx.audit_alone(
+        AuditKind.REJECT, ctx.clock.now(), ident(actor_id, "unknown-official"), "api", "deny",
+        (reason,), {"route": where, "code": reason},
+    )  # fmt: skip
 
 
 def checkpoint(ctx: Context) -> bytes:

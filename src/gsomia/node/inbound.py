@@ -31,17 +31,17 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from dataclasses import dataclass, field
 
 from gsomia.audit.checkpoint import Checkpoint
 from gsomia.audit.records import AuditKind
 from gsomia.envelope import EnvelopeError, open_item
 from gsomia.errors import GsomiaError
 from gsomia.labels import AlternativeLabel, LabelSet
-from gsomia.node import _custody, consent_inbound, notice_inbound, relay
+from gsomia.node import _custody, consent_inbound, inbound_batch, notice_inbound, relay
 from gsomia.node._context import Context, ident
+from gsomia.node._tally import Tally as _Tally
 from gsomia.node.errors import FrameError
-from gsomia.node.framing import FrameKind, decode, receipt_frame
+from gsomia.node.framing import Frame, FrameKind, decode, receipt_frame
 from gsomia.node.results import ReceiveSummary
 from gsomia.policy import accept
 from gsomia.ports import (
@@ -62,37 +62,16 @@ __all__ = ["receive"]
 DUPLICATE = "DUPLICATE_ITEM"
 
 
-@dataclass(slots=True)
-class _Tally:
-    accepted: int = 0
-    rejected: int = 0
-    duplicates: int = 0
-    receipts: int = 0
-    receipts_duplicate: int = 0
-    receipts_rejected: int = 0
-    rejections: list[tuple[str, str]] = field(default_factory=list)
-    messages: int = 0
-    notices: int = 0  # signed notices applied, acknowledgements settled (node/notice_inbound.py)
-    notices_deferred: int = 0
-
-    def summary(self) -> ReceiveSummary:
-        return ReceiveSummary(
-            self.accepted,
-            self.rejected,
-            self.duplicates,
-            self.receipts,
-            self.receipts_duplicate,
-            self.receipts_rejected,
-            tuple(self.rejections),
-            self.messages,
-            notices=self.notices,
-            notices_deferred=self.notices_deferred,
-        )
-
-
 def receive(ctx: Context, limit: int, timeout: float = 0.0) -> ReceiveSummary:
-    """Handle up to ``limit`` messages that arrived, waiting ``timeout`` s for the first."""
+    """Handle up to ``limit`` messages that arrived, waiting ``timeout`` s for the first.
+
+    Runs of plain items and of receipts are handled in one unit of work per run
+    (:mod:`gsomia.node.inbound_batch`); a message of any other kind first settles the runs
+    before it, so messages take effect in arrival order.
+    """
     tally = _Tally()
+    items: list[tuple[Inbound, Frame]] = []
+    receipts: list[tuple[Inbound, bytes]] = []
     for message in ctx.channel.receive(limit=check_limit(limit), timeout=timeout):
         tally.messages += 1
         try:
@@ -103,8 +82,13 @@ def receive(ctx: Context, limit: int, timeout: float = 0.0) -> ReceiveSummary:
             )
             continue
         if frame.kind is FrameKind.RECEIPT:
-            _receipt(ctx, tally, message, frame.body)
-        elif frame.kind in consent_inbound.FRAME_KINDS:  # Art. 6 (node/consent.py)
+            receipts.append((message, frame.body))
+            continue
+        if frame.kind is FrameKind.ITEM:
+            items.append((message, frame))
+            continue
+        _flush(ctx, tally, items, receipts)
+        if frame.kind in consent_inbound.FRAME_KINDS:  # Art. 6 (node/consent.py)
             handled = consent_inbound.receive(ctx, message, frame.kind, frame.body, frame.proofs)
             tally.duplicates += handled.duplicate
             if handled.rejection is not None:
@@ -112,9 +96,47 @@ def receive(ctx: Context, limit: int, timeout: float = 0.0) -> ReceiveSummary:
                 tally.rejections.append(handled.rejection)
         elif frame.kind >= FrameKind.BREACH_REPORT:  # Arts. 6, 8, 13, 17 (node/notice_inbound.py)
             _notice(tally, notice_inbound.receive(ctx, message, frame))
-        else:  # ITEM, or ITEM_WITH_PROOF: relayed (TISA) or forwarded (Art. 6)
+        else:  # ITEM_WITH_PROOF: relayed (TISA) or forwarded (Art. 6)
             _item(ctx, tally, message, frame.body, frame.topic, frame.purpose, frame.proofs)
+    _flush(ctx, tally, items, receipts)
     return tally.summary()
+
+
+def _flush(
+    ctx: Context,
+    tally: _Tally,
+    items: list[tuple[Inbound, Frame]],
+    receipts: list[tuple[Inbound, bytes]],
+) -> None:
+    """Handle the pending runs, each in one unit of work; if a run's unit fails, nothing of it
+    was stored, and its messages are handled one at a time instead."""
+    if items:
+        batch = _Tally()
+        try:
+            resends = inbound_batch.accept_items(ctx, batch, items)
+        except GsomiaError:
+            for message, frame in items:
+                _item(ctx, tally, message, frame.body, frame.topic, frame.purpose)
+        else:
+            tally.merge(batch)
+            for resend in resends:  # best effort: the sender retries until a receipt gets through
+                with contextlib.suppress(GsomiaError):
+                    ctx.channel.send(
+                        resend.party,
+                        receipt_frame(resend.token),
+                        idempotency_key=f"receipt:{resend.item_id}",
+                    )
+        items.clear()
+    if receipts:
+        batch = _Tally()
+        try:
+            inbound_batch.settle_receipts(ctx, batch, receipts)
+        except GsomiaError:
+            for message, token in receipts:
+                _receipt(ctx, tally, message, token)
+        else:
+            tally.merge(batch)
+        receipts.clear()
 
 
 def _notice(tally: _Tally, outcome: str) -> None:
@@ -354,6 +376,7 @@ def _receipt(ctx: Context, tally: _Tally, message: Inbound, token: bytes) -> Non
                 "log_root": receipt.checkpoint.root.hex(),
             },
         )  # fmt: skip
+    ctx.inflight.settled((key,), now)
     tally.receipts += 1
 
 

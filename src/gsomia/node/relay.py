@@ -67,6 +67,7 @@ __all__ = [
     "APPROVAL_INVALID",
     "APPROVAL_VALIDITY",
     "Hop",
+    "PreparedRelease",
     "Relay",
     "RelayPlan",
     "approval_id",
@@ -74,7 +75,9 @@ __all__ = [
     "commit_release",
     "first_hops",
     "plan",
+    "prepare_release",
     "refuse",
+    "write_release",
 ]
 
 APPROVAL_VALIDITY: Final = timedelta(days=7)
@@ -140,7 +143,27 @@ def _approve(
     return Proof(consent, issue_consent(consent, ctx.keys))
 
 
-def commit_release(
+@dataclass(frozen=True, slots=True)
+class PreparedRelease:
+    """A release decided and sealed, ready to be written in a unit of work (:func:`write_release`).
+
+    ``sealed`` holds the item sealed once per first hop, ``approvals`` the hub approvals issued
+    per first hop (empty for a direct recipient).
+    """
+
+    item_id: str
+    who: str
+    now: datetime
+    label: OriginatorLabel
+    topic: str
+    purpose: str
+    decisions: dict[str, Decision]
+    hops: dict[str, Hop]
+    approvals: dict[str, list[Proof]]
+    sealed: dict[str, bytes]
+
+
+def prepare_release(
     ctx: Context,
     item_id: str,
     who: str,
@@ -152,11 +175,11 @@ def commit_release(
     decisions: dict[str, Decision],
     keys: Mapping[str, PublicKeyRecord],
     approval_expires: datetime | None = None,
-) -> ReleaseResult | dict[str, tuple[str, ...]]:
-    """Seal once per first hop, issue the hub approvals, and commit (step 1 above).
+) -> PreparedRelease | dict[str, tuple[str, ...]]:
+    """Seal once per first hop and issue the hub approvals (step 1 above); nothing is written.
 
     ``keys`` holds the encryption key of every first hop.  Returns the refusals instead if an
-    approval cannot be issued (nothing is written then).
+    approval cannot be issued.
     """
     hops = first_hops(decisions)
     expires = approval_expires or now + APPROVAL_VALIDITY
@@ -182,54 +205,92 @@ def commit_release(
             now,
             item_id,
         ).to_bytes()
+    return PreparedRelease(
+        item_id, who, now, label, topic, purpose, decisions, hops, approvals, sealed
+    )
+
+
+def write_release(ctx: Context, uow: UnitOfWork, release: PreparedRelease) -> ReleaseResult:
+    """Store the held copy, enqueue one message per first hop, keep the approvals and audit one
+    ``release`` record per recipient, in ``uow`` (the caller's unit of work)."""
+    r = release
+    item_id, hops, sealed = r.item_id, r.hops, r.sealed
     first = next(iter(hops))
     indexes = []
-    with ctx.store.unit_of_work() as uow:
-        uow.put_item(
-            HeldItem(
-                item_id,
-                LabelSet(label),
-                topic,
-                sealed[first],
-                now,
-                agreement=hops[first].decision.agreement,
-                table_version=hops[first].decision.table_version,
+    uow.put_item(
+        HeldItem(
+            item_id,
+            LabelSet(r.label),
+            r.topic,
+            sealed[first],
+            r.now,
+            agreement=hops[first].decision.agreement,
+            table_version=hops[first].decision.table_version,
+        )
+    )
+    for hop in hops:
+        proofs = tuple(p.token for p in r.approvals[hop])
+        for proof in r.approvals[hop]:
+            uow.put_consent(ConsentRecord(proof.consent, proof.token))
+        uow.enqueue(
+            OutboxMessage(
+                key=f"{item_id}:{hop}",
+                recipient=hop,
+                kind=_ITEM_KIND,
+                subject=item_id,
+                payload=item_frame(r.topic, r.purpose, sealed[hop], proofs),
+                created=r.now,
             )
         )
-        for hop in hops:
-            proofs = tuple(p.token for p in approvals[hop])
-            for proof in approvals[hop]:
-                uow.put_consent(ConsentRecord(proof.consent, proof.token))
-            uow.enqueue(
-                OutboxMessage(
-                    key=f"{item_id}:{hop}",
-                    recipient=hop,
-                    kind=_ITEM_KIND,
-                    subject=item_id,
-                    payload=item_frame(topic, purpose, sealed[hop], proofs),
-                    created=now,
-                )
+    digests = {hop: hashlib.sha256(body).hexdigest() for hop, body in sealed.items()}
+    for recipient, decision in r.decisions.items():
+        hop = decision.path[1]
+        detail: dict[str, str | int | None] = {
+            "recipient": recipient,
+            "topic": r.topic,
+            "purpose": r.purpose,
+            "path": ">".join(decision.path),
+            "marking": decision.markings[-1].level,
+            "digest": digests[hop],
+        }
+        if hop != recipient:
+            detail |= {"hub": hop, "approval": approval_id(item_id, recipient)}
+        indexes.append(
+            ctx.audit(
+                uow, AuditKind.RELEASE, r.now, r.who, item_id, "allow", decision.codes,
+                agreement=decision.agreement, table_version=decision.table_version,
+                detail=detail,
             )
-        for recipient, decision in decisions.items():
-            hop = decision.path[1]
-            detail: dict[str, str | int | None] = {
-                "recipient": recipient,
-                "topic": topic,
-                "purpose": purpose,
-                "path": ">".join(decision.path),
-                "marking": decision.markings[-1].level,
-                "digest": hashlib.sha256(sealed[hop]).hexdigest(),
-            }
-            if hop != recipient:
-                detail |= {"hub": hop, "approval": approval_id(item_id, recipient)}
-            indexes.append(
-                ctx.audit(
-                    uow, AuditKind.RELEASE, now, who, item_id, "allow", decision.codes,
-                    agreement=decision.agreement, table_version=decision.table_version,
-                    detail=detail,
-                )
-            )  # fmt: skip
-    return ReleaseResult(item_id, True, decisions, (), tuple(indexes))
+        )  # fmt: skip
+    return ReleaseResult(item_id, True, r.decisions, (), tuple(indexes))
+
+
+def commit_release(
+    ctx: Context,
+    item_id: str,
+    who: str,
+    now: datetime,
+    payload: bytes,
+    label: OriginatorLabel,
+    topic: str,
+    purpose: str,
+    decisions: dict[str, Decision],
+    keys: Mapping[str, PublicKeyRecord],
+    approval_expires: datetime | None = None,
+) -> ReleaseResult | dict[str, tuple[str, ...]]:
+    """Seal once per first hop, issue the hub approvals, and commit (step 1 above): item,
+    outbox, consents and audit in one unit of work, which may also hold releases other threads
+    committed at the same moment (group commit, :mod:`gsomia.node._group`).
+
+    Returns the refusals instead if an approval cannot be issued (nothing is written then).
+    """
+    prepared = prepare_release(
+        ctx, item_id, who, now, payload, label, topic, purpose, decisions, keys, approval_expires
+    )
+    if not isinstance(prepared, PreparedRelease):
+        return prepared
+    done = prepared  # one commit with other threads' releases (gsomia.node._group)
+    return ctx.group.run(ctx.store, lambda uow: write_release(ctx, uow, done))
 
 
 # ------------------------------------------------------------------------------------ hub

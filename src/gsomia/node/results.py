@@ -19,7 +19,8 @@ class ReleaseResult:
     holds the policy decision per recipient; ``reasons`` the reason codes of the refusal (empty
     when released), including the node's own (``RELEASE_APPROVAL_INVALID``: a hub approval
     could not be issued, ``NODE_NO_RECIPIENT_KEY``, ``RELEASE_WITHHELD``); ``audit_indexes`` the
-    audit records written.
+    audit records written.  ``problem`` says why a request of a batch could not be an item at all
+    (reason ``NODE_INPUT_INVALID``; :meth:`~gsomia.node.Node.release_many`).
     """
 
     item_id: str
@@ -27,6 +28,7 @@ class ReleaseResult:
     decisions: Mapping[str, Decision]
     reasons: tuple[str, ...] = ()
     audit_indexes: tuple[int, ...] = ()
+    problem: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "decisions", MappingProxyType(dict(self.decisions)))

@@ -24,6 +24,10 @@ At rest (Arts. 9-12): every seal names the originator itself as a co-recipient, 
 the sealed bytes of the first hop's seal (first hops in sorted order) as its held copy and
 opens it with its own keys; no plaintext is ever stored.
 
+:meth:`Node.release_many` releases a batch, each item exactly as above and at its own instant,
+all committed in one unit of work (:mod:`gsomia.node.release_batch`); concurrent releases share
+their commits (:mod:`gsomia.node._group`).
+
 Delivery (issue 4 §1: at-least-once, retried with backoff until a signed receipt)
 -------------------------------------------------------------------------------
 :meth:`Node.deliver_due` claims due messages by recording the attempt and the next retry instant
@@ -33,6 +37,8 @@ message that was taken also stays pending, and is sent again at its retry instan
 partner's receipt settles it; a crash at any point causes at most a resend, never a loss.
 Receipts we send are settled once the channel takes them: the sender's retries of the item bring
 the stored receipt back if one is lost.
+Messages for one partner go several per exchange, within a flow-control window
+(:mod:`gsomia.node.delivery`).
 
 Read (Art. 7)
 -------------
@@ -56,6 +62,7 @@ from gsomia.node import (
     agreement_events,
     breach,
     consent,
+    delivery,
     directory,
     disposal,
     forward,
@@ -71,14 +78,14 @@ from gsomia.node.errors import (
     NodeItemNotFoundError,
 )
 from gsomia.node.forward import ForwardResult
-from gsomia.node.framing import check_purpose
+from gsomia.node.release_batch import ReleaseRequest, release_many
+from gsomia.node.release_batch import release_input_problem as _release_input_problem
 from gsomia.node.results import ReceiveSummary, ReleaseResult
 from gsomia.policy import Decision, access
 from gsomia.policy import release as decide_release
 from gsomia.ports import (
     Backoff,
     Channel,
-    ChannelError,
     Clock,
     ConsentRecord,
     ConsentRequestDirection,
@@ -92,7 +99,6 @@ from gsomia.ports import (
     ReceiptRecord,
     Role,
     Store,
-    check_limit,
 )
 from gsomia.ports.cases import (  # Arts. 6, 8, 13, 17, 21
     AgreementEventRecord,
@@ -107,7 +113,6 @@ __all__ = ["Node"]
 
 _WITHHELD = "RELEASE_WITHHELD"
 _NO_KEY = "NODE_NO_RECIPIENT_KEY"
-_ITEM_KIND, _RECEIPT_KIND = "item", "receipt"
 
 
 class Node:
@@ -215,6 +220,10 @@ class Node:
         """This node's signed audit checkpoint (c2sp.org/tlog-checkpoint)."""
         return directory.checkpoint(self._ctx)
 
+    def audit_refused_request(self, route: str, code: str, actor_id: str | None = None) -> None:
+        """Audit a request a face refused before calling the node (``reject``; PRODUCT.md §8)."""
+        directory.refused_request(self._ctx, route, code, actor_id)
+
     # -------------------------------------------------------------------------------- release
 
     def release(
@@ -277,6 +286,14 @@ class Node:
             refusals = result
         return self._refuse(item_id, who, now, topic, decisions, refusals)
 
+    def release_many(
+        self, actor: OfficialRecord | str, requests: Sequence[ReleaseRequest]
+    ) -> list[ReleaseResult]:
+        """Release each request as :meth:`release` would, all committed in ONE unit of work
+        (group commit), one result per request; a refused item does not stop the others
+        (:mod:`gsomia.node.release_batch`)."""
+        return release_many(self._ctx, actor, requests)
+
     def _refuse(
         self,
         item_id: str,
@@ -310,32 +327,9 @@ class Node:
     # ------------------------------------------------------------------------------- delivery
 
     def deliver_due(self, limit: int = 100) -> int:
-        """Send the outbox messages due now; the number the channel took (issue 4 §1)."""
-        ctx = self._ctx
-        now = ctx.clock.now()
-        with ctx.store.unit_of_work() as uow:  # claim first: a crash only causes a resend
-            claimed: list[OutboxEntry] = [
-                uow.record_attempt(
-                    e.key,
-                    at=now,
-                    next_attempt=ctx.backoff.next_attempt(e.attempts + 1, now, e.key),
-                )
-                for e in uow.due(now, limit=check_limit(limit))
-            ]
-        taken: list[OutboxEntry] = []
-        for entry in claimed:
-            message = entry.message
-            try:
-                ctx.channel.send(message.recipient, message.payload, idempotency_key=message.key)
-            except ChannelError:
-                continue  # retried at entry.next_attempt, already recorded
-            taken.append(entry)
-        receipts = [e for e in taken if e.message.kind == _RECEIPT_KIND]
-        if receipts:
-            with ctx.store.unit_of_work() as uow:
-                for entry in receipts:
-                    uow.acknowledge(entry.key, at=now)
-        return len(taken)
+        """Send the outbox messages due now, several per exchange when the channel can; the
+        number the channel took (issue 4 §1; :mod:`gsomia.node.delivery`)."""
+        return delivery.deliver_due(self._ctx, limit)
 
     # --------------------------------------- consent and forward (node.consent, node.forward)
 
@@ -557,21 +551,3 @@ class Node:
             ) from None
         ctx.audit_alone(AuditKind.READ, now, who, subject, "allow", decision.codes, detail)
         return opened.payload
-
-
-def _release_input_problem(
-    payload: object, label: object, recipients: object, purpose: object
-) -> str | None:
-    if not isinstance(payload, bytes) or not payload:
-        return "the payload must be non-empty bytes"
-    if not isinstance(label, OriginatorLabel):
-        return "the label must be an OriginatorLabel"
-    if isinstance(recipients, str) or not isinstance(recipients, Sequence) or not recipients:
-        return "recipients must be a non-empty list of parties"
-    if not all(isinstance(r, str) for r in recipients) or len(set(recipients)) != len(recipients):
-        return "recipients must be distinct party codes"
-    try:
-        check_purpose(purpose)
-    except ValueError as exc:
-        return str(exc)
-    return None

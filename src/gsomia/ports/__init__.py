@@ -54,6 +54,7 @@ from gsomia.ports.cases import (
     VisitState,
 )
 from gsomia.ports.protocols import (
+    BatchChannel,
     Channel,
     ChannelError,
     Clock,
@@ -104,6 +105,7 @@ __all__ = [
     "VISIT_TRANSITIONS",
     "AgreementEventRecord",
     "Backoff",
+    "BatchChannel",
     "BreachKind",
     "BreachRecord",
     "BreachStatus",

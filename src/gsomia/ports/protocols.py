@@ -5,10 +5,11 @@ Pure: this module declares interfaces only.  See :mod:`gsomia.ports` for the the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from gsomia.agreements import Event
 from gsomia.audit.records import AuditRecord
@@ -388,6 +389,21 @@ class Channel(Protocol):
 
     def close(self) -> None:
         """Stop sending and receiving."""
+        ...
+
+
+@runtime_checkable
+class BatchChannel(Channel, Protocol):
+    """A :class:`Channel` that can also hand several payloads to one partner in one exchange.
+
+    ``send_many`` returns once the partner node has taken *every* message, or raises
+    :class:`ChannelError`, after which none may be assumed taken (the outbox retries each).
+    Each message keeps its own idempotency key; a node uses it when its channel offers it
+    (:mod:`gsomia.node.delivery`), else sends one message at a time.
+    """
+
+    def send_many(self, party: str, messages: Sequence[tuple[bytes, str]]) -> None:
+        """Hand ``(payload, idempotency key)`` pairs to the node of ``party``, in order."""
         ...
 
 

@@ -77,6 +77,8 @@ def _aware(obj: object, name: str, optional: bool = False) -> None:
 
 
 def _enum(obj: object, name: str, kind: type[StrEnum]) -> None:
+    if type(getattr(obj, name)) is kind:  # a member already
+        return
     try:
         object.__setattr__(obj, name, kind(getattr(obj, name)))
     except ValueError:

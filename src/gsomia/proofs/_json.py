@@ -15,12 +15,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
 
-import rfc8785
-
 from gsomia.errors import InputError
 from gsomia.instants import format_instant, parse_instant
 from gsomia.proofs.errors import TokenError
-from gsomia.strictjson import JsonProblem, Problem, loads_canonical
+from gsomia.strictjson import JsonProblem, Problem, canonical, loads_canonical
 
 __all__ = ["Fields", "decode", "encode", "malformed"]
 
@@ -42,8 +40,8 @@ def malformed(message: str, field: str | None = None, **detail: Any) -> TokenErr
 
 
 def encode(obj: Mapping[str, Any]) -> bytes:
-    """The RFC 8785 canonical bytes of ``obj``."""
-    return bytes(rfc8785.dumps(obj))
+    """The RFC 8785 canonical bytes of ``obj`` (:func:`gsomia.strictjson.canonical`)."""
+    return canonical(obj)
 
 
 def decode(data: object, max_bytes: int) -> dict[str, Any]:

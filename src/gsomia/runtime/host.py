@@ -3,17 +3,21 @@
 :class:`NodeHost` opens a node's data directory (:mod:`gsomia.runtime.config`): the SQLite
 store (``node.sqlite``), its keys (decrypted with the passphrase) and trust store, the HTTP
 channel listening for partners (ADR 0005) and the REST API for officials (docs/api.md), and runs
-one *pump* thread that delivers the outbox and handles what partners sent.
+two *pump* threads: one delivers the outbox, the other handles what partners sent.
 
 Theory of operation
 -------------------
 Everything durable is in the store; threads only move it.  The API's request threads and the
-pump share the one store object (units of work are serialised by its lock; SQLite orders them on
-disk).  The pump loops: ``deliver_due`` (claim due outbox messages in one unit of work, then send
-them), then ``receive`` (wait up to :data:`IDLE_WAIT` for the first inbound message when the
-last round did nothing, else take what is there).  A crash or ``kill -9`` at any point loses
-nothing: a message not yet acknowledged by a receipt is sent again after restart, and the
-receiver's inbox makes a second copy harmless (ADR 0004).
+pumps share the one store object (units of work are serialised by its lock; SQLite orders them
+on disk).  The *sender* loops on ``deliver_due`` (claim due outbox messages in one unit of work,
+then send them, several per request), and when nothing was sent waits up to :data:`IDLE_WAIT`,
+or less if the receiver just handled messages (a receipt frees room in the delivery window, an
+accepted item queues a receipt).  The *receiver* loops on ``receive`` (wait up to
+:data:`IDLE_WAIT` for the first inbound message, then take up to :data:`BATCH`, each run of items
+or receipts in one unit of work).  Two threads rather than one loop, so that a batch waiting on
+the partner's answer or on the disk (each commit is fsynced) never holds up the other direction.
+A crash or ``kill -9`` at any point loses nothing: a message not yet acknowledged by a receipt is
+sent again after restart, and the receiver's inbox makes a second copy harmless (ADR 0004).
 
 ``serve_forever`` writes ``run/node.json`` (pid and the addresses actually bound) once both
 servers listen, so scripts and tests know when a node is ready, and stops cleanly on SIGINT or
@@ -47,11 +51,12 @@ from gsomia.ports import Clock
 from gsomia.registry import Registry
 from gsomia.runtime.config import KEYS_DIR, RUN_FILE, NodeConfig, load_config
 
-__all__ = ["IDLE_WAIT", "NodeHost"]
+__all__ = ["BATCH", "IDLE_WAIT", "NodeHost"]
 
 IDLE_WAIT: Final = 0.01
-"""Seconds the pump waits for an inbound message when it had nothing to do."""
-_BATCH: Final = 256
+"""Seconds a pump waits when it had nothing to do."""
+BATCH: Final = 256
+"""Messages a pump takes in one round (one unit of work per run of items or receipts)."""
 _START_TIMEOUT: Final = 20.0
 log = logging.getLogger("gsomia.node")
 
@@ -104,6 +109,7 @@ class NodeHost:
         )
         self._api = uvicorn.Server(api)
         self._stop = threading.Event()
+        self._kick = threading.Event()
         self._threads: list[threading.Thread] = []
 
     # ------------------------------------------------------------------------------ lifecycle
@@ -120,8 +126,9 @@ class NodeHost:
     def start(self) -> None:
         """Start the API server and the pump; return once the API listens."""
         api = threading.Thread(target=self._api.run, name="gsomia-api", daemon=True)
-        pump = threading.Thread(target=self._pump, name="gsomia-pump", daemon=True)
-        self._threads = [api, pump]
+        sender = threading.Thread(target=self._send, name="gsomia-send", daemon=True)
+        receiver = threading.Thread(target=self._receive, name="gsomia-receive", daemon=True)
+        self._threads = [api, sender, receiver]
         api.start()
         deadline = time.monotonic() + _START_TIMEOUT
         while not self._api.started:
@@ -131,7 +138,8 @@ class NodeHost:
                     f"the API could not listen on {self.config.api_url}", code="NODE_START_FAILED"
                 )
             time.sleep(0.01)
-        pump.start()
+        sender.start()
+        receiver.start()
         self._write_run_file()
 
     def stop(self) -> None:
@@ -168,17 +176,28 @@ class NodeHost:
 
     # ---------------------------------------------------------------------------------- pump
 
-    def _pump(self) -> None:
-        idle = False
+    def _send(self) -> None:
         while not self._stop.is_set():
             try:
-                sent = self.node.deliver_due(limit=_BATCH)
-                summary = self.node.receive(limit=_BATCH, timeout=IDLE_WAIT if idle else 0.0)
+                sent = self.node.deliver_due(limit=BATCH)
             except GsomiaError as exc:  # a store hiccup: wait, retry; nothing is lost
-                log.warning("pump: %s (%s)", exc.message, exc.code)
+                log.warning("send: %s (%s)", exc.message, exc.code)
                 self._stop.wait(0.2)
                 continue
-            idle = sent == 0 and summary.messages == 0
+            if sent == 0:
+                self._kick.wait(IDLE_WAIT)
+                self._kick.clear()
+
+    def _receive(self) -> None:
+        while not self._stop.is_set():
+            try:
+                summary = self.node.receive(limit=BATCH, timeout=IDLE_WAIT)
+            except GsomiaError as exc:  # a store hiccup: the partner sends it again
+                log.warning("receive: %s (%s)", exc.message, exc.code)
+                self._stop.wait(0.2)
+                continue
+            if summary.messages:
+                self._kick.set()  # room in the window, or receipts to send
 
     def _write_run_file(self) -> None:
         path = self.data / RUN_FILE

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from gsomia.envelope.keys import NodeKeys, TrustStore
 from gsomia.errors import InputError
 from gsomia.instants import require_aware
-from gsomia.ports import Channel, ChannelError, Clock, Inbound, KeyStore, check_limit
+from gsomia.ports import (
+    BatchChannel,
+    Channel,
+    ChannelError,
+    Clock,
+    Inbound,
+    KeyStore,
+    check_limit,
+)
 
 __all__ = [
     "FixedClock",
@@ -64,6 +73,7 @@ class InMemoryNetwork:
         self._queues: dict[str, deque[Inbound]] = {}
         self.down: set[str] = set()
         self.duplicate = False
+        self.batches = 0  # exchanges of several messages (send_many), for tests
         self.sent: list[tuple[str, str, str]] = []  # (from, to, idempotency key), for tests
 
     def channel(self, party: str) -> InMemoryChannel:
@@ -80,6 +90,13 @@ class InMemoryNetwork:
         self.sent.append((sender, party, key))
         for _ in range(2 if self.duplicate else 1):
             queue.append(Inbound(sender, bytes(payload), key))
+
+    def _deliver_many(self, sender: str, party: str, messages: Sequence[tuple[bytes, str]]) -> None:
+        if self._queues.get(party) is None or party in self.down:
+            raise ChannelError(f"{party} is unreachable", detail={"party": party})
+        self.batches += 1
+        for payload, key in messages:
+            self._deliver(sender, party, payload, key)
 
     def _take(self, party: str, limit: int) -> list[Inbound]:
         queue = self._queues[party]
@@ -104,6 +121,13 @@ class InMemoryChannel:
         if self._closed:
             raise ChannelError("the channel is closed")
         self._network._deliver(self._party, party, payload, idempotency_key)
+
+    def send_many(self, party: str, messages: Sequence[tuple[bytes, str]]) -> None:
+        """Deliver every ``(payload, idempotency key)`` in order, or none (a
+        :class:`~gsomia.ports.BatchChannel`); ``network.batches`` counts the exchanges."""
+        if self._closed:
+            raise ChannelError("the channel is closed")
+        self._network._deliver_many(self._party, party, messages)
 
     def receive(self, *, limit: int = 100, timeout: float = 0.0) -> list[Inbound]:
         """What arrived, oldest first (``timeout`` is ignored: nothing arrives while waiting)."""
@@ -138,6 +162,6 @@ class InMemoryKeyStore:
 
 def _conformance(
     clock: ManualClock, fixed: FixedClock, channel: InMemoryChannel, keys: InMemoryKeyStore
-) -> tuple[Clock, Clock, Channel, KeyStore]:
+) -> tuple[Clock, Clock, Channel, BatchChannel, KeyStore]:
     """Never called: lets mypy check that every fake implements its port."""
-    return clock, fixed, channel, keys
+    return clock, fixed, channel, channel, keys

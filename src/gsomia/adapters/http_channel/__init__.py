@@ -27,10 +27,15 @@ comes back, so a message lost in a crash of the receiver before its node recorde
 sent again (at-least-once), and the receiver's inbox makes a second copy harmless (exactly-once
 effect, ADR 0004).
 
-Modules: :mod:`._request` (pure: canonical string, checks, refusals), :mod:`._server` (the
-receiving side), :mod:`._channel` (:class:`HttpChannel`).
+Batches (ADR 0005 §6): ``send_many`` carries several messages to one partner in ONE signed request
+to ``/v1/channel/batch``, each message with its own idempotency key; the receiver checks the
+request as any other, then queues all its messages or none.
+
+Modules: :mod:`._request` (pure: canonical string, checks, refusals), :mod:`._batch` (pure: the
+body of a batch), :mod:`._server` (the receiving side), :mod:`._channel` (:class:`HttpChannel`).
 """
 
+from gsomia.adapters.http_channel._batch import BATCH_PATH
 from gsomia.adapters.http_channel._channel import HttpChannel, peer_address
 from gsomia.adapters.http_channel._request import (
     CONTEXT,
@@ -43,6 +48,7 @@ from gsomia.adapters.http_channel._request import (
 )
 
 __all__ = [
+    "BATCH_PATH",
     "CONTEXT",
     "DEFAULT_MAX_BODY",
     "DEFAULT_SKEW",

@@ -11,12 +11,13 @@ import http.client
 import json
 import secrets
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from types import TracebackType
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+from gsomia.adapters.http_channel._batch import BATCH_PATH, batch_key, encode_batch
 from gsomia.adapters.http_channel._request import (
     DEFAULT_MAX_BODY,
     DEFAULT_SKEW,
@@ -28,7 +29,7 @@ from gsomia.adapters.http_channel._request import (
 from gsomia.adapters.http_channel._server import ChannelServer, Inbox, Receiver
 from gsomia.envelope.keys import NodeKeys, TrustStore
 from gsomia.errors import InputError
-from gsomia.ports import Channel, ChannelError, Clock, Inbound, check_limit
+from gsomia.ports import BatchChannel, Channel, ChannelError, Clock, Inbound, check_limit
 
 _MAX_RESPONSE: Final = 64 * 1024
 _STALE: Final = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
@@ -100,6 +101,7 @@ class HttpChannel:
         for name, url in (peers or {}).items():
             self.add_peer(name, url)
         self._conns: dict[str, http.client.HTTPConnection] = {}
+        self._single_only: set[str] = set()  # partners that answered 404 to a batch
         self._locks: dict[str, threading.Lock] = {}
         self._state = threading.Lock()
         self._closed = False
@@ -155,7 +157,34 @@ class HttpChannel:
     def send(self, party: str, payload: bytes, *, idempotency_key: str) -> None:
         """POST ``payload`` to ``party``'s node; return once it queued it, else ChannelError."""
         key = check_idempotency_key(idempotency_key)
-        body = bytes(payload)
+        self._post(party, PATH, key, bytes(payload))
+
+    def send_many(self, party: str, messages: Sequence[tuple[bytes, str]]) -> None:
+        """POST several ``(payload, idempotency key)`` pairs to ``party``'s node in ONE signed
+        request (``/v1/channel/batch``, :mod:`._batch`); return once it queued all of them,
+        else ChannelError and none may be assumed queued.
+
+        A partner that does not know batches (``404``) is sent the messages one by one, now and
+        from then on.
+        """
+        keys = [check_idempotency_key(key) for _, key in messages]
+        if party in self._single_only:
+            for payload, key in messages:
+                self._post(party, PATH, key, bytes(payload))
+            return
+        try:
+            body = encode_batch([(bytes(payload), key) for payload, key in messages])
+        except ValueError as exc:
+            raise InputError(str(exc), code="CHANNEL_INPUT_INVALID") from None
+        try:
+            self._post(party, BATCH_PATH, batch_key(keys), body)
+        except ChannelError as err:
+            if err.detail.get("problem_code") != "CHANNEL_PATH_UNKNOWN":
+                raise
+            self._single_only.add(party)
+            self.send_many(party, messages)
+
+    def _post(self, party: str, path: str, key: str, body: bytes) -> None:
         with self._state:
             if self._closed:
                 raise ChannelError("the channel is closed")
@@ -176,9 +205,10 @@ class HttpChannel:
                     nonce=secrets.token_urlsafe(16),
                     idempotency_key=key,
                     body=body,
+                    path=path,
                 )
                 try:
-                    conn.request(METHOD, PATH, body=body, headers=headers)
+                    conn.request(METHOD, path, body=body, headers=headers)
                     response = conn.getresponse()
                     answer = response.read(_MAX_RESPONSE + 1)
                 except _STALE as exc:
@@ -259,6 +289,6 @@ def _problem_code(answer: bytes) -> str | None:
     return code if isinstance(code, str) and code.isascii() and len(code) <= 64 else None
 
 
-def _conformance(channel: HttpChannel) -> Channel:
+def _conformance(channel: HttpChannel) -> tuple[Channel, BatchChannel]:
     """Never called: lets mypy check that the adapter implements the port."""
-    return channel
+    return channel, channel

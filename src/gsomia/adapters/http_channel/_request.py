@@ -153,13 +153,21 @@ def canonical(
 
 
 def sign_request(
-    keys: NodeKeys, *, recipient: str, now: datetime, nonce: str, idempotency_key: str, body: bytes
+    keys: NodeKeys,
+    *,
+    recipient: str,
+    now: datetime,
+    nonce: str,
+    idempotency_key: str,
+    body: bytes,
+    path: str = PATH,
 ) -> dict[str, str]:
-    """The headers of a request from ``keys.party`` to ``recipient`` carrying ``body``."""
+    """The headers of a request from ``keys.party`` to ``recipient`` carrying ``body`` to
+    ``path`` (the single message's, or the batch's: :mod:`._batch`)."""
     instant = format_instant(now)
     message = canonical(
         method=METHOD,
-        path=PATH,
+        path=path,
         recipient=recipient,
         sender=keys.party,
         kid=keys.signing_kid,
@@ -271,8 +279,11 @@ def authenticate(
     trust: TrustStore,
     now: datetime,
     skew: timedelta,
+    path: str = PATH,
 ) -> datetime:
     """Check instant, recipient, key, signature and sender; return the signed instant.
+
+    ``path`` is the resource the request was sent to, which the signature covers.
 
     Raises :class:`ChannelUnauthenticated` (codes ``CHANNEL_INSTANT_SKEWED``,
     ``SIGNATURE_UNKNOWN_KEY``, ``SIGNATURE_KEY_NOT_VALID``, ``SIGNATURE_INVALID``,
@@ -302,7 +313,7 @@ def authenticate(
         )
     message = canonical(
         method=METHOD,
-        path=PATH,
+        path=path,
         recipient=signed.recipient,
         sender=signed.sender,
         kid=signed.kid,

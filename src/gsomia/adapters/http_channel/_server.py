@@ -7,6 +7,10 @@ queues nothing: method and path; framing (``Content-Length`` only, at most ``max
 with the body read, instant window, recipient, key and signature (:func:`._request.authenticate`);
 last, under the queue's lock, the nonce (replay) and the queue's capacity.  Only then is the
 message appended to the arrival-ordered queue and ``204 No Content`` sent.
+
+A batch (``POST /v1/channel/batch``, :mod:`._batch`) passes the same checks as one request; its
+body is then decoded (``400 CHANNEL_BATCH_INVALID`` if it does not decode exactly) and all its
+messages are queued, in order, or none.
 """
 
 from __future__ import annotations
@@ -17,11 +21,12 @@ import logging
 import socket
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 
+from gsomia.adapters.http_channel._batch import BATCH_PATH, decode_batch
 from gsomia.adapters.http_channel._request import (
     METHOD,
     PATH,
@@ -59,6 +64,19 @@ class Inbox:
         self, message: Inbound, *, kid: str, nonce: str, forget: datetime, now: datetime
     ) -> None:
         """Queue ``message`` unless its nonce was seen or the queue is full."""
+        self.admit_many((message,), kid=kid, nonce=nonce, forget=forget, now=now)
+
+    def admit_many(
+        self,
+        messages: Sequence[Inbound],
+        *,
+        kid: str,
+        nonce: str,
+        forget: datetime,
+        now: datetime,
+    ) -> None:
+        """Queue every message of one request, in order, or none: not if the request's nonce
+        was seen, nor if the queue has no room for all of them."""
         with self._cond:
             while self._expiry and self._expiry[0][0] < now:
                 _, old = self._expiry.popleft()
@@ -68,13 +86,13 @@ class Inbox:
                 raise ChannelReplayed("this nonce was already used", detail={"nonce": nonce})
             if (
                 self.closed
-                or len(self._queue) >= self._max_queue
+                or len(self._queue) + len(messages) > self._max_queue
                 or len(self._seen) >= self._max_nonces
             ):
                 raise ChannelError("the channel is busy; retry later", code="CHANNEL_BUSY")
             self._seen[(kid, nonce)] = forget
             self._expiry.append((forget, (kid, nonce)))
-            self._queue.append(message)
+            self._queue.extend(messages)
             self._cond.notify_all()
 
     def take(self, limit: int, timeout: float) -> list[Inbound]:
@@ -163,7 +181,7 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_HEAD = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = _wrong_method
 
     def _refuse_method(self) -> None:
-        if self.path != PATH:
+        if self.path not in (PATH, BATCH_PATH):
             raise ChannelPathUnknown(f"no channel resource at {self.path!r}")
         raise ChannelMethodNotAllowed(f"{self.command} is not allowed; use {METHOD}")
 
@@ -172,7 +190,8 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             action()
         except GsomiaError as err:
-            self._problem(err.status, err.to_problem(instance=PATH))
+            where = self.path if self.path in (PATH, BATCH_PATH) else PATH
+            self._problem(err.status, err.to_problem(instance=where))
         except Exception:  # a defect of ours: answer 500, never leak the exception
             _log.exception("channel request failed")
             self._problem(500, GsomiaError("internal error").to_problem())
@@ -181,7 +200,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _post(self) -> None:
         receiver = cast(ChannelServer, self.server).receiver
-        if self.path != PATH:
+        if self.path not in (PATH, BATCH_PATH):
             raise ChannelPathUnknown(f"no channel resource at {self.path!r}")
         length = check_framing(
             self.headers.get("Content-Length"),
@@ -198,10 +217,20 @@ class _Handler(BaseHTTPRequestHandler):
         self._body_read = True
         now = receiver.now()
         instant = authenticate(
-            signed, body, party=receiver.party, trust=receiver.trust, now=now, skew=receiver.skew
+            signed,
+            body,
+            party=receiver.party,
+            trust=receiver.trust,
+            now=now,
+            skew=receiver.skew,
+            path=self.path,
         )
-        receiver.inbox.admit(
-            Inbound(signed.sender, body, signed.idempotency_key),
+        if self.path == BATCH_PATH:  # several messages, each with its own key (._batch)
+            messages = [Inbound(signed.sender, p, key) for key, p in decode_batch(body)]
+        else:
+            messages = [Inbound(signed.sender, body, signed.idempotency_key)]
+        receiver.inbox.admit_many(
+            messages,
             kid=signed.kid,
             nonce=signed.nonce,
             forget=instant + receiver.skew,

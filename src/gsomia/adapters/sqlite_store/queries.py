@@ -48,6 +48,25 @@ UPDATE_OUTBOX_ATTEMPT: Final = (
     "WHERE key = ?"
 )
 UPDATE_OUTBOX_STATE: Final = "UPDATE outbox SET state = ?, settled = ? WHERE key = ?"
+# One statement for the common case of a write that checks state (ADR 0004 §2): it changes the
+# row only from the states the transition table allows and returns the row written; no row
+# back means the slow path (read, then the precise error) decides.
+_OUTBOX_COLUMNS: Final = (
+    "seq, key, recipient, kind, subject, payload, created, state, attempts, next_attempt, "
+    "last_attempt, last_error, settled"
+)
+CLAIM_OUTBOX: Final = (
+    "UPDATE outbox SET attempts = attempts + 1, last_attempt = ?, next_attempt = ?, "
+    "last_error = ? WHERE key = ? AND state = 'pending' RETURNING seq, key, recipient, kind, "
+    "subject, payload, created, state, attempts, next_attempt, last_attempt, last_error, settled"
+)
+ACKNOWLEDGE_OUTBOX: Final = (
+    "UPDATE outbox SET state = 'acknowledged', settled = ? WHERE key = ? AND state IN "
+    "('pending', 'cancelled') RETURNING seq, key, recipient, kind, subject, payload, created, "
+    "state, attempts, next_attempt, last_attempt, last_error, settled"
+)
+ACKNOWLEDGE_FROM: Final = ("pending", "cancelled")
+"""The states :data:`ACKNOWLEDGE_OUTBOX` acknowledges from (``DELIVERY_TRANSITIONS``, tested)."""
 SELECT_INBOX_ENTRY: Final = (
     "SELECT item_id, sender, digest, received, outcome, reasons, audit_index FROM inbox "
     "WHERE item_id = ?"

@@ -1,8 +1,13 @@
 """Writes of the node store inside ``BEGIN IMMEDIATE`` … ``COMMIT`` (see :mod:`.reader`).
 
-Each write checks stored state first (so a conflict has a clear message and the same code as in
-:class:`~gsomia.testing.InMemoryStore`), then runs one literal statement of :mod:`.queries`; the
-schema's constraints and triggers stand behind those checks.  Audit entries get their index at
+Each write reports a conflict with the same message and code as
+:class:`~gsomia.testing.InMemoryStore`.  Writes on the hot paths of a node (a new item, outbox
+message, inbox entry or receipt; claiming and acknowledging an outbox message) run ONE literal
+statement of :mod:`.queries` in the common case: the schema's keys detect what exists, and a
+guarded ``UPDATE … RETURNING`` changes a row only from the states the transition table allows;
+only when that statement finds a conflict, or no row, is the stored state read to return the
+first record or raise the precise error.  Other writes check stored state first; the schema's
+constraints and triggers stand behind every check.  Audit entries get their index at
 append time; :meth:`SqliteUnitOfWork.finish` adds the checkpoint ``(size, root)`` just before
 ``COMMIT``, as :mod:`gsomia.adapters.sqlite_audit` does for a batch.
 """
@@ -45,6 +50,11 @@ from gsomia.ports import (
 )
 
 
+def _aware(value: object) -> bool:
+    """An aware datetime: the fast paths take it; anything else goes the checking way."""
+    return isinstance(value, datetime) and value.utcoffset() is not None
+
+
 class SqliteUnitOfWork(SqliteReader, CasesWriter):  # cases: breaches, disposals, … (cases.py)
     """A :class:`~gsomia.ports.UnitOfWork` inside ``BEGIN IMMEDIATE`` … ``COMMIT``."""
 
@@ -55,11 +65,17 @@ class SqliteUnitOfWork(SqliteReader, CasesWriter):  # cases: breaches, disposals
     def put_item(self, item: HeldItem) -> None:
         if not isinstance(item, HeldItem) or item.state is not ItemState.HELD:
             raise InputError("a new item is a HeldItem in state held", code="STORE_RECORD_INVALID")
-        if self.item(item.item_id) is not None:
-            raise conflict(f"item {item.item_id!r} exists", item_id=item.item_id)
-        if item.derived_from is not None and self.item(item.derived_from) is None:
-            raise not_found("item", item.derived_from)
-        self._rows("put_item", q.INSERT_ITEM, codec.item_params(item))
+        if item.derived_from is not None:
+            if self.item(item.item_id) is not None:
+                raise conflict(f"item {item.item_id!r} exists", item_id=item.item_id)
+            if self.item(item.derived_from) is None:
+                raise not_found("item", item.derived_from)
+        try:  # the primary key detects an existing item: one statement in the common case
+            self._rows("put_item", q.INSERT_ITEM, codec.item_params(item))
+        except StoreError as exc:
+            if exc.code == "STORE_CONFLICT" and self.item(item.item_id) is not None:
+                raise conflict(f"item {item.item_id!r} exists", item_id=item.item_id) from None
+            raise
 
     def _held(self, item_id: str) -> HeldItem:
         item = self.item(item_id)
@@ -87,11 +103,14 @@ class SqliteUnitOfWork(SqliteReader, CasesWriter):  # cases: breaches, disposals
     def enqueue(self, message: OutboxMessage) -> OutboxEntry:
         if not isinstance(message, OutboxMessage):
             raise InputError("enqueue takes an OutboxMessage", code="STORE_RECORD_INVALID")
-        if self.outbox_entry(message.key) is not None:
-            raise conflict(f"outbox key {message.key!r} exists", key=message.key)
         m, created = message, codec.instant(message.created)
         params = (m.key, m.recipient, m.kind, m.subject, m.payload, created, created)
-        seq = self._one("enqueue", q.INSERT_OUTBOX, params)[0]
+        try:  # the unique key detects an existing message: one statement in the common case
+            seq = self._one("enqueue", q.INSERT_OUTBOX, params)[0]
+        except StoreError as exc:
+            if exc.code == "STORE_CONFLICT" and self.outbox_entry(message.key) is not None:
+                raise conflict(f"outbox key {message.key!r} exists", key=message.key) from None
+            raise
         return OutboxEntry(message, seq, DeliveryState.PENDING, 0, message.created)
 
     def _entry(self, key: str) -> OutboxEntry:
@@ -103,6 +122,11 @@ class SqliteUnitOfWork(SqliteReader, CasesWriter):  # cases: breaches, disposals
     def record_attempt(
         self, key: str, *, at: datetime, next_attempt: datetime, error: str | None = None
     ) -> OutboxEntry:
+        if isinstance(key, str) and error is None and _aware(at) and _aware(next_attempt):
+            params = (codec.instant(at), codec.instant(next_attempt), None, key)
+            row = self._one("record_attempt", q.CLAIM_OUTBOX, params)
+            if row is not None:  # it was pending: claimed in one statement
+                return codec.decode(row, codec.outbox_from, "outbox")
         entry = self._entry(key)
         if entry.state is not DeliveryState.PENDING:
             raise conflict(f"outbox message {key!r} is {entry.state}", key=key)
@@ -137,6 +161,11 @@ class SqliteUnitOfWork(SqliteReader, CasesWriter):  # cases: breaches, disposals
         return new
 
     def acknowledge(self, key: str, *, at: datetime) -> OutboxEntry:
+        if isinstance(key, str) and _aware(at):
+            params = (codec.instant(at), key)
+            row = self._one("acknowledge", q.ACKNOWLEDGE_OUTBOX, params)
+            if row is not None:  # pending or cancelled: settled in one statement
+                return codec.decode(row, codec.outbox_from, "outbox")
         return self._settle(key, DeliveryState.ACKNOWLEDGED, at)
 
     def cancel(self, key: str, *, at: datetime) -> OutboxEntry:
@@ -145,19 +174,30 @@ class SqliteUnitOfWork(SqliteReader, CasesWriter):  # cases: breaches, disposals
     def record_inbound(self, entry: InboxEntry) -> Recorded[InboxEntry]:
         if not isinstance(entry, InboxEntry):
             raise InputError("record_inbound takes an InboxEntry", code="STORE_RECORD_INVALID")
-        stored = self.inbox_entry(entry.item_id)
-        if stored is not None:
+        try:  # recorded once: the primary key finds the first entry
+            self._rows("record_inbound", q.INSERT_INBOX, codec.inbox_params(entry))
+        except StoreError as exc:
+            stored = self.inbox_entry(entry.item_id) if exc.code == "STORE_CONFLICT" else None
+            if stored is None:
+                raise
             return Recorded(stored, True)
-        self._rows("record_inbound", q.INSERT_INBOX, codec.inbox_params(entry))
         return Recorded(entry, False)
 
     def record_receipt(self, receipt: ReceiptRecord) -> Recorded[ReceiptRecord]:
         if not isinstance(receipt, ReceiptRecord):
             raise InputError("record_receipt takes a ReceiptRecord", code="STORE_RECORD_INVALID")
-        stored = self.receipt(receipt.item_id, receipt.party, receipt.direction)
-        if stored is not None:
+        try:  # recorded once: the primary key finds the first one
+            self._rows("record_receipt", q.INSERT_RECEIPT, codec.receipt_params(receipt))
+        except StoreError as exc:
+            r = receipt
+            stored = (
+                self.receipt(r.item_id, r.party, r.direction)
+                if exc.code == "STORE_CONFLICT"
+                else None
+            )
+            if stored is None:
+                raise
             return Recorded(stored, True)
-        self._rows("record_receipt", q.INSERT_RECEIPT, codec.receipt_params(receipt))
         return Recorded(receipt, False)
 
     def put_official(self, record: OfficialRecord) -> None:

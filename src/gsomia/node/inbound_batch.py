@@ -1,0 +1,336 @@
+"""Receiving in batches: many partners' items, or many receipts, in ONE unit of work each.
+
+:func:`gsomia.node.inbound.receive` hands runs of plain ITEM frames to :func:`accept_items` and
+of RECEIPT frames to :func:`settle_receipts`; both do, per message, exactly what the one-message
+path of :mod:`gsomia.node.inbound` does (same checks in the same order, same records, same audit
+records and reason codes), with one durable commit for the whole run (group commit, issue 4 §4).
+
+Theory of operation
+-------------------
+*Outside the transaction*, without the store's lock: each sealed item is opened (signature
+verified, decrypted) and decided by :func:`gsomia.policy.accept` at its own instant, and its
+alternative label built (Art. 4); each receipt token is verified against the trust store.  These
+are pure or read-only and are the costly part.
+
+*Inside one unit of work*, in arrival order, each message's effects are written as the
+one-message path writes them, reading what the unit has written so far: an item id already in
+the inbox, *or recorded earlier in the same run*, is a duplicate (audited, never stored twice,
+answered with the stored receipt after the commit); a refused item is audited and recorded as
+rejected; an accepted item gets its ``accept`` record, inbox entry, held copy, and a signed
+receipt quoting its audit index and the checkpoint ``(size, root)`` that includes it, recorded and
+enqueued to the sender; a receipt is matched against the outbox message it settles, recorded
+once, the message acknowledged, and audited.  Rejections (a seal that does not open, a signer
+who is not the sender, a receipt that does not verify or match) are audited in the same unit.
+
+If the unit fails, nothing of the run was stored; the caller then handles the run one message at
+a time (:mod:`gsomia.node.inbound`), so one message that cannot be handled never holds back the
+others, exactly as before batching.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from gsomia.audit.checkpoint import Checkpoint
+from gsomia.audit.records import AuditKind
+from gsomia.envelope import EnvelopeError, open_item
+from gsomia.errors import GsomiaError
+from gsomia.labels import AlternativeLabel, LabelSet
+from gsomia.node import _custody
+from gsomia.node._context import Context, ident
+from gsomia.node._tally import Tally
+from gsomia.node.framing import Frame, decode, receipt_frame
+from gsomia.policy import Decision, accept
+from gsomia.ports import (
+    HeldItem,
+    Inbound,
+    InboxEntry,
+    InboxOutcome,
+    OutboxMessage,
+    ReceiptDirection,
+    ReceiptRecord,
+    UnitOfWork,
+)
+from gsomia.proofs import Assurance, Receipt, issue_receipt, verify_receipt
+
+__all__ = ["DUPLICATE", "Resend", "accept_items", "settle_receipts"]
+
+DUPLICATE = "DUPLICATE_ITEM"
+
+
+@dataclass(frozen=True, slots=True)
+class Resend:
+    """A stored receipt to send again, best effort, once the unit committed (a duplicate)."""
+
+    party: str
+    token: bytes
+    item_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Rejected:
+    """A message refused before it could name a verified item or receipt."""
+
+    message: Inbound
+    subject: str
+    code: str
+    detail: dict[str, str | None]
+    now: datetime
+    receipt: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Opened:
+    """A verified item, decided at ``now``: ``alternative`` is None when it was refused."""
+
+    message: Inbound
+    frame: Frame
+    item_id: str
+    labels: LabelSet
+    digest: bytes
+    decision: Decision
+    alternative: AlternativeLabel | None
+    now: datetime
+
+
+def _reject(ctx: Context, uow: UnitOfWork, tally: Tally, r: _Rejected) -> None:
+    """As :func:`gsomia.node.inbound._reject`, in ``uow``."""
+    ctx.audit(
+        uow, AuditKind.REJECT, r.now, ident(r.message.sender, "unknown-party"), r.subject,
+        "deny", (r.code,),
+        detail={"channel_key": ident(r.message.idempotency_key, "invalid"), **r.detail},
+    )  # fmt: skip
+    if r.receipt:
+        tally.receipts_rejected += 1
+    else:
+        tally.rejected += 1
+    tally.rejections.append((r.subject, r.code))
+
+
+# -- items ----------------------------------------------------------------------------------------
+
+
+def _open(ctx: Context, message: Inbound, frame: Frame) -> _Opened | _Rejected:
+    """Verify, decrypt and decide one item (steps 1 and 3 of :mod:`gsomia.node.inbound`)."""
+    now = ctx.clock.now()
+    try:
+        opened = open_item(frame.body, ctx.keys, ctx.open_trust, now)
+    except EnvelopeError as err:  # the cause goes to our audit log only, never to the peer
+        fallback = ident(message.idempotency_key, "unknown")
+        return _Rejected(message, fallback, err.code, {"cause": err.cause.value}, now)
+    item_id = opened.item_id
+    if opened.sender != message.sender or message.sender == ctx.party:
+        detail: dict[str, str | None] = {"signer": opened.sender}
+        return _Rejected(message, item_id, "NODE_SENDER_MISMATCH", detail, now)
+    labels = opened.label if isinstance(opened.label, LabelSet) else LabelSet(opened.label)
+    who = message.sender
+    # The binding names the item to a relay approval or forward consent; from the originator
+    # the release rule applies and does not read it (gsomia.policy.accept).
+    originator = labels.originator.originator
+    binding = None if who == originator else _custody.item_binding(item_id, labels.originator)
+    decision = accept(
+        ctx.registry, labels, item_id=item_id, item_digest=binding, sender=who,
+        receiver=ctx.party, topic=frame.topic, at=now, purpose=frame.purpose, consent=None,
+    )  # fmt: skip
+    alternative = None
+    if decision.allowed:
+        assert decision.agreement is not None
+        assert decision.table_version is not None
+        alternative = AlternativeLabel(  # Art. 4: the originator's name and our equivalent level
+            policy_id=ctx.registry.schemes[ctx.party].id,
+            classification=decision.markings[-1].level,
+            originator=originator,
+            applied_by=ctx.party,
+            agreement=decision.agreement,
+            table_version=decision.table_version,
+            applied=now,
+        )
+    digest = hashlib.sha256(frame.body).digest()
+    return _Opened(message, frame, item_id, labels, digest, decision, alternative, now)
+
+
+def _duplicate(
+    ctx: Context, uow: UnitOfWork, tally: Tally, o: _Opened, first: InboxEntry
+) -> Resend | None:
+    """As :func:`gsomia.node.inbound._duplicate`, in ``uow``: audited, answered after commit."""
+    ctx.audit(
+        uow, AuditKind.REJECT, o.now, o.message.sender, first.item_id, "duplicate", (DUPLICATE,),
+        detail={
+            "first_outcome": first.outcome.value,
+            "first_index": first.audit_index,
+            "same_bytes": o.digest == first.digest,
+        },
+    )  # fmt: skip
+    tally.duplicates += 1
+    stored = uow.receipt(first.item_id, first.sender, ReceiptDirection.ISSUED)
+    if stored is None or first.sender != o.message.sender:
+        return None
+    return Resend(o.message.sender, stored.token, first.item_id)
+
+
+def _refuse(ctx: Context, uow: UnitOfWork, tally: Tally, o: _Opened) -> None:
+    """As :func:`gsomia.node.inbound._refuse_item`, in ``uow``."""
+    codes = o.decision.codes
+    who = o.message.sender
+    index = ctx.audit(
+        uow, AuditKind.REJECT, o.now, who, o.item_id, "deny", codes,
+        detail={"topic": o.frame.topic, "digest": o.digest.hex()},
+    )  # fmt: skip
+    uow.record_inbound(
+        InboxEntry(o.item_id, who, o.digest, o.now, InboxOutcome.REJECTED, codes, index)
+    )
+    tally.rejected += 1
+    tally.rejections.extend((o.item_id, code) for code in codes)
+
+
+def _accept(ctx: Context, uow: UnitOfWork, tally: Tally, o: _Opened) -> None:
+    """Step 4 of :mod:`gsomia.node.inbound`, in ``uow``."""
+    decision, alternative, now, who = o.decision, o.alternative, o.now, o.message.sender
+    assert alternative is not None
+    index = ctx.audit(
+        uow, AuditKind.ACCEPT, now, who, o.item_id, "allow", decision.codes,
+        agreement=decision.agreement, table_version=decision.table_version,
+        detail={
+            "topic": o.frame.topic, "digest": o.digest.hex(),
+            "marking": alternative.classification,
+        },
+    )  # fmt: skip
+    uow.record_inbound(InboxEntry(o.item_id, who, o.digest, now, InboxOutcome.ACCEPTED, (), index))
+    uow.put_item(
+        HeldItem(
+            o.item_id,
+            o.labels.with_alternative(alternative),
+            o.frame.topic,
+            o.frame.body,  # sealed at rest, as received (Arts. 9-12)
+            now,
+            agreement=decision.agreement,
+            table_version=decision.table_version,
+            received_from=who,
+        )
+    )
+    receipt = Receipt(
+        item_id=o.item_id,
+        item_digest=o.digest.hex(),
+        sender=who,
+        recipient=ctx.party,
+        received=now,
+        alternative=alternative,
+        log_index=index,
+        checkpoint=Checkpoint(ctx.log_origin, uow.audit_size(), uow.audit_root()),
+        assurance=Assurance(alternative.classification, o.frame.purpose),
+    )
+    token = issue_receipt(receipt, ctx.keys)
+    uow.record_receipt(ReceiptRecord(o.item_id, who, ReceiptDirection.ISSUED, token, now))
+    uow.enqueue(
+        OutboxMessage(f"receipt:{o.item_id}", who, "receipt", o.item_id, receipt_frame(token), now)
+    )
+    tally.accepted += 1
+
+
+def accept_items(
+    ctx: Context, tally: Tally, batch: Sequence[tuple[Inbound, Frame]]
+) -> list[Resend]:
+    """Handle a run of plain ITEM frames in one unit of work (see the module docstring); the
+    stored receipts to send again, best effort, for the duplicates among them."""
+    planned = [_open(ctx, message, frame) for message, frame in batch]
+    resends: list[Resend] = []
+    with ctx.store.unit_of_work() as uow:
+        for p in planned:
+            if isinstance(p, _Rejected):
+                _reject(ctx, uow, tally, p)
+                continue
+            first = uow.inbox_entry(p.item_id)
+            if first is not None:  # in the inbox, or earlier in this run
+                resend = _duplicate(ctx, uow, tally, p, first)
+                if resend is not None:
+                    resends.append(resend)
+            elif p.alternative is None:
+                _refuse(ctx, uow, tally, p)
+            else:
+                _accept(ctx, uow, tally, p)
+    return resends
+
+
+# -- receipts -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    message: Inbound
+    token: bytes
+    receipt: Receipt
+    now: datetime
+
+
+def _verify(ctx: Context, message: Inbound, token: bytes) -> _Verified | _Rejected:
+    now = ctx.clock.now()
+    try:
+        receipt = verify_receipt(token, ctx.trust, now)
+    except GsomiaError as err:  # TokenError and its kin: a peer sent a bad token
+        fallback = ident(message.idempotency_key, "unknown")
+        return _Rejected(message, fallback, err.code, {}, now, receipt=True)
+    return _Verified(message, token, receipt, now)
+
+
+def _sent_digest(frame: bytes) -> str:
+    """SHA-256 (hex) of the sealed item inside an item frame we sent."""
+    return hashlib.sha256(decode(frame).body).hexdigest()
+
+
+def _settle(ctx: Context, uow: UnitOfWork, tally: Tally, v: _Verified) -> None:
+    """As :func:`gsomia.node.inbound._receipt` after the verification, in ``uow``."""
+    receipt, now = v.receipt, v.now
+    key = f"{receipt.item_id}:{receipt.recipient}"
+    entry = uow.outbox_entry(key)
+    if (
+        receipt.recipient != v.message.sender
+        or receipt.sender != ctx.party
+        or entry is None
+        or entry.message.kind != "item"
+        or receipt.item_digest != _sent_digest(entry.message.payload)
+    ):
+        mismatch = _Rejected(v.message, receipt.item_id, "NODE_RECEIPT_MISMATCH", {}, now, True)
+        _reject(ctx, uow, tally, mismatch)
+        return
+    recorded = uow.record_receipt(
+        ReceiptRecord(receipt.item_id, receipt.recipient, ReceiptDirection.RECEIVED, v.token, now)
+    )
+    if recorded.duplicate:  # recorded before (or earlier in this run): nothing changes
+        tally.receipts_duplicate += 1
+        return
+    uow.acknowledge(key, at=now)
+    ctx.audit(
+        uow, AuditKind.RECEIPT, now, receipt.recipient, receipt.item_id, "received",
+        ("RECEIPT_VERIFIED",),
+        detail={
+            "digest": receipt.item_digest,
+            "marking": receipt.alternative.classification,
+            "log_origin": receipt.checkpoint.origin,
+            "log_index": receipt.log_index,
+            "log_size": receipt.checkpoint.size,
+            "log_root": receipt.checkpoint.root.hex(),
+        },
+    )  # fmt: skip
+    tally.receipts += 1
+
+
+def settle_receipts(ctx: Context, tally: Tally, batch: Sequence[tuple[Inbound, bytes]]) -> None:
+    """Handle a run of RECEIPT frames in one unit of work (see the module docstring)."""
+    verified = [_verify(ctx, message, token) for message, token in batch]
+    with ctx.store.unit_of_work() as uow:
+        for v in verified:
+            if isinstance(v, _Rejected):
+                _reject(ctx, uow, tally, v)
+            else:
+                _settle(ctx, uow, tally, v)
+    ctx.inflight.settled(
+        (
+            f"{v.receipt.item_id}:{v.receipt.recipient}"
+            for v in verified
+            if isinstance(v, _Verified)
+        ),
+        ctx.clock.now(),
+    )
