@@ -11,9 +11,10 @@ Modules
 :mod:`~gsomia.api.app` (``create_app``), :mod:`~gsomia.api.routing` (routers, the node and
 caller dependencies, strict JSON bodies), :mod:`~gsomia.api.middleware` (body limit, guard),
 :mod:`~gsomia.api.problems` and :mod:`~gsomia.api.errors` (problem details),
-:mod:`~gsomia.api.pagination`, :mod:`~gsomia.api.models` (pydantic, at this edge only),
-:mod:`~gsomia.api.views` (records to models), :mod:`~gsomia.api.openapi`, and
-:mod:`gsomia.api.routes`: one module per use case.
+:mod:`~gsomia.api.pagination`, :mod:`~gsomia.api.models` and :mod:`~gsomia.api.models_cases`
+(pydantic, at this edge only), :mod:`~gsomia.api.views` and :mod:`~gsomia.api.views_cases`
+(records to models), :mod:`~gsomia.api.refusals` (the API's own refusals, audited at the node),
+:mod:`~gsomia.api.openapi`, and :mod:`gsomia.api.routes`: one module per use case.
 
 Adding a use case
 -----------------

@@ -17,11 +17,12 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from gsomia import __version__
-from gsomia.api import openapi, problems
+from gsomia.api import openapi, problems, refusals
 from gsomia.api.middleware import BodyLimitMiddleware, GuardMiddleware
 from gsomia.api.routes import ROUTERS
 from gsomia.api.routing import bind
 from gsomia.node import Node
+from gsomia.web import create_router as web_router
 
 __all__ = ["DEFAULT_MAX_BODY", "create_app"]
 
@@ -50,6 +51,8 @@ def create_app(node: Node, *, max_body: int = DEFAULT_MAX_BODY) -> FastAPI:
     problems.install(app)
     for router in ROUTERS:
         app.include_router(router)
+    refusals.remember_routes(app, ROUTERS)
+    app.include_router(web_router(node))  # the dashboard (gsomia.web, issue 6)
     app.add_middleware(BodyLimitMiddleware, max_body=max_body)
     app.add_middleware(GuardMiddleware)
     openapi.install(app)

@@ -11,6 +11,7 @@ face can see.  Each becomes an RFC 9457 problem through :meth:`GsomiaError.to_pr
     RouteNotFoundError       ROUTE_NOT_FOUND         404  no such route
     MethodNotAllowedError    METHOD_NOT_ALLOWED      405  the route exists, not with this method
     ReleaseRefusedError      RELEASE_REFUSED         403  the policy refused a release (Art. 6)
+    ForwardRefusedError      FORWARD_REFUSED         403  the policy refused a forward (Art. 6)
     HttpError                HTTP_<status>                any other HTTP-level refusal
     InternalError            INTERNAL                500  a defect of ours; nothing leaks
 """
@@ -22,6 +23,7 @@ from gsomia.errors import DeniedError, GsomiaError, InputError, NotFoundError
 __all__ = [
     "BodyTooLargeError",
     "CursorInvalidError",
+    "ForwardRefusedError",
     "HttpError",
     "InternalError",
     "JsonInvalidError",
@@ -95,6 +97,15 @@ class ReleaseRefusedError(DeniedError):
 
     code = "RELEASE_REFUSED"
     title = "Release refused"
+
+
+class ForwardRefusedError(DeniedError):
+    """The policy refused a forward to a third party (Art. 6: the originator's prior written
+    consent); the node has audited it.  ``reasons`` holds the codes, ``decision`` the decision.
+    """
+
+    code = "FORWARD_REFUSED"
+    title = "Forward refused"
 
 
 class InternalError(GsomiaError):

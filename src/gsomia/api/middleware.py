@@ -8,8 +8,9 @@ without reading a byte of the body; an ill-formed one is 400 ``CONTENT_LENGTH_IN
 ``Content-Length`` (chunked transfer) the middleware reads the body itself, counting, and answers
 413 as soon as the count passes the limit.  Either way the body is read whole, within the limit,
 before the app is called, and then handed to it as one message: the app never sees a partial body,
-so an oversized request can leave nothing behind (PRODUCT.md §8).  The limit bounds the bytes on
-the wire; JSON parsing then has its own depth and number limits (:mod:`gsomia.strictjson`).
+so an oversized request can leave nothing behind (PRODUCT.md §8); each refusal is audited at the
+node (:mod:`gsomia.api.refusals`).  The limit bounds the bytes on the wire; JSON parsing then has
+its own depth and number limits (:mod:`gsomia.strictjson`).
 
 :class:`GuardMiddleware`, the outermost, adds ``Cache-Control: no-store`` and
 ``X-Content-Type-Options: nosniff`` to every response (classified metadata must not sit in shared
@@ -26,7 +27,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gsomia.api.errors import BodyTooLargeError, InternalError
 from gsomia.api.problems import problem_response
-from gsomia.errors import InputError
+from gsomia.api.refusals import audit_refusal
+from gsomia.errors import GsomiaError, InputError
 
 __all__ = ["BodyLimitMiddleware", "GuardMiddleware"]
 
@@ -56,10 +58,11 @@ class BodyLimitMiddleware:
         if lengths:
             declared = _content_length(lengths)
             if declared is None:
-                err = InputError(
+                err: GsomiaError = InputError(
                     "Content-Length must be one non-negative integer (RFC 9110 §8.6)",
                     code="CONTENT_LENGTH_INVALID",
                 )
+                err = await audit_refusal(scope, err.code) or err
                 await problem_response(err, path)(scope, receive, send)
                 return
             if declared > self.max_body:
@@ -79,10 +82,11 @@ class BodyLimitMiddleware:
         await self.app(scope, _replay(bytes(body), receive), send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
-        err = BodyTooLargeError(
+        err: GsomiaError = BodyTooLargeError(
             f"the request body exceeds {self.max_body} bytes",
             detail={"max_body": self.max_body},
         )
+        err = await audit_refusal(scope, err.code) or err
         response = problem_response(err, path, headers={"Connection": "close"})
         await response(scope, receive, send)
 

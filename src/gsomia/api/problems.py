@@ -13,6 +13,10 @@ handlers installed by :func:`install` route the framework's own failures through
 * a 401 carries ``WWW-Authenticate: Bearer`` (RFC 6750 §3, ``error="invalid_token"`` when a
   token was presented).
 
+A 4xx refusal the API answers itself, before the node is called (a body or field that fails its
+checks, ``JSON_INVALID``, 415, 405, …), is audited at the node first (:mod:`gsomia.api.refusals`;
+PRODUCT.md §8).
+
 A 5xx problem keeps its code and says no more (``detail`` is generic, extension members are
 dropped): a store's message may name a file or a driver.  The message goes to the ``gsomia.api``
 log.  Unexpected exceptions are answered by :class:`gsomia.api.middleware.GuardMiddleware` with a
@@ -33,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from gsomia.api import refusals
 from gsomia.api.errors import JsonInvalidError, RequestInvalidError, http_error
 from gsomia.errors import GsomiaError
 
@@ -122,8 +127,20 @@ def _bearer_challenge(request: Request) -> dict[str, str]:
     return {"WWW-Authenticate": 'Bearer realm="gsomia"'}
 
 
+async def _audited(request: Request, err: GsomiaError) -> GsomiaError:
+    """``err`` once its refusal is audited at the node; the store's error if that failed."""
+    failure = await refusals.audit_refusal(request.scope, err.code)
+    if failure is not None:
+        log.error("%s on %s %s: the refusal %s could not be audited: %s", failure.code,
+                  request.method, request.url.path, err.code, failure.message)  # fmt: skip
+        return failure
+    return err
+
+
 async def _on_gsomia_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, GsomiaError)
+    if refusals.at_edge(exc):
+        exc = await _audited(request, exc)
     if exc.status >= 500:
         log.error("%s on %s %s: %s", exc.code, request.method, request.url.path, exc.message)
     headers = _bearer_challenge(request) if exc.status == 401 else None
@@ -155,7 +172,7 @@ async def _on_validation_error(request: Request, exc: Exception) -> Response:
             f"{len(errors)} field(s) of the request failed their checks",
             detail={"errors": errors},
         )
-    return problem_response(err, request.url.path)
+    return problem_response(await _audited(request, err), request.url.path)
 
 
 async def _on_http_exception(request: Request, exc: Exception) -> Response:
@@ -164,7 +181,12 @@ async def _on_http_exception(request: Request, exc: Exception) -> Response:
     headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() == "allow"}
     if exc.status_code == 401:
         headers.update(_bearer_challenge(request))
-    return problem_response(err, request.url.path, status=exc.status_code, headers=headers)
+    status: int | None = exc.status_code
+    if 400 <= exc.status_code < 500 and refusals.at_edge(err):  # not ROUTE_NOT_FOUND
+        audited = await _audited(request, err)
+        if audited is not err:
+            err, status, headers = audited, None, {}
+    return problem_response(err, request.url.path, status=status, headers=headers)
 
 
 def install(app: FastAPI) -> None:

@@ -14,12 +14,15 @@
 
 Order of checks on a request: size (413), media type (415), JSON syntax (400), then the bearer
 token (401), then the fields (422), then the node's own checks and role (400/403/404).
+:data:`Caller` notes the verified official's id in the request's state (:func:`actor_of`), so a
+refusal the API answers itself after the token check is audited under that official's name
+(:mod:`gsomia.api.refusals`).
 """
 
 from __future__ import annotations
 
 import email.message
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Annotated, Any, Final, cast
 
 from fastapi import APIRouter, Depends, Request
@@ -37,15 +40,18 @@ __all__ = [
     "Caller",
     "NodeDep",
     "StrictJsonRoute",
+    "actor_of",
     "bind",
     "caller",
     "new_router",
     "node",
+    "node_of",
 ]
 
 API_PREFIX: Final = "/v1"
 MAX_JSON_DEPTH: Final = 32
 _STATE_NODE: Final = "gsomia_node"
+_STATE_ACTOR: Final = "gsomia_actor"
 
 
 async def node(request: Request) -> Node:
@@ -63,12 +69,28 @@ _bearer = HTTPBearer(
 
 
 def caller(
+    request: Request,
     served: NodeDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> OfficialRecord:
     """The official holding the bearer token; the node audits and refuses any other (401)."""
     token = "" if credentials is None else credentials.credentials
-    return served.authenticate(token)
+    record = served.authenticate(token)
+    setattr(request.state, _STATE_ACTOR, record.official.id)
+    return record
+
+
+def actor_of(scope: Mapping[str, Any]) -> str | None:
+    """The id of the official whose token this request carried, once :func:`caller` verified it."""
+    state = scope.get("state")
+    actor = state.get(_STATE_ACTOR) if isinstance(state, Mapping) else None
+    return actor if isinstance(actor, str) else None
+
+
+def node_of(app: object) -> Node | None:
+    """The node an app serves (None for an app :func:`bind` did not set up)."""
+    found = getattr(getattr(app, "state", None), _STATE_NODE, None)
+    return found if isinstance(found, Node) else None
 
 
 Caller = Annotated[OfficialRecord, Depends(caller)]

@@ -64,10 +64,10 @@ def cmd_demo(args: argparse.Namespace, now: datetime) -> int:
 
 
 def _serve_until_interrupted(demo: Demo) -> None:
-    print("\nThe nodes keep serving. Officials' API tokens (use with --node URL and "
-          "GSOMIA_TOKEN, or curl -H 'Authorization: Bearer …'):")  # fmt: skip
+    print("\nThe nodes keep serving. Officials' API tokens (sign in to the dashboard with one, "
+          "or use it with --node URL and GSOMIA_TOKEN, or curl -H 'Authorization: Bearer …'):")  # fmt: skip
     for party, node in demo.nodes.items():
-        print(f"  {party}  API {node.api_url}   data {node.data}")
+        print(f"  {party}  API {node.api_url}   dashboard {node.api_url}/web/   data {node.data}")
         for official, token in node.tokens.items():
             print(f"      {official:<16} {token}")
     print("Press Ctrl-C to stop.")

@@ -19,10 +19,12 @@ from pathlib import Path
 from gsomia import __version__
 from gsomia.cli import agreements, audit, decide, keys
 from gsomia.cli._parser import Handler, add_command, instant_arg, party_arg
+from gsomia.cli.cases import add_case_commands
 from gsomia.cli.demo import add_demo_command
 from gsomia.cli.exchange import add_exchange_commands
 from gsomia.cli.node import add_node_commands
 from gsomia.cli.output import emit_error
+from gsomia.cli.tracks import add_tracks_commands
 from gsomia.errors import GsomiaError
 
 _instant, _party, _add = instant_arg, party_arg, add_command
@@ -137,7 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     _audit_commands(top)
     add_node_commands(top)
     add_exchange_commands(top)
+    add_case_commands(top)
     add_demo_command(top)
+    add_tracks_commands(top)
     return parser
 
 

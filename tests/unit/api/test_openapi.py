@@ -15,6 +15,7 @@ ROUTES = {
     ("get", "/v1/agreements"),
     ("get", "/v1/agreements/{agreement_id}/status"),
     ("post", "/v1/items"),
+    ("post", "/v1/items/batch"),
     ("get", "/v1/items"),
     ("get", "/v1/items/{item_id}"),
     ("get", "/v1/items/{item_id}/content"),
@@ -25,6 +26,25 @@ ROUTES = {
     ("post", "/v1/officials/{official_id}/tokens"),
     ("get", "/v1/audit/head"),
     ("get", "/v1/audit/checkpoint"),
+    # the cases (Arts. 6, 8, 13, 17, 21): tests/unit/api/test_cases_*.py
+    ("post", "/v1/items/{item_id}/consent-requests"),
+    ("get", "/v1/consent-requests"),
+    ("post", "/v1/consent-requests/{request_id}/decision"),
+    ("post", "/v1/consents/{consent_id}/revoke"),
+    ("post", "/v1/items/{item_id}/forward"),
+    ("post", "/v1/breaches"),
+    ("get", "/v1/breaches"),
+    ("patch", "/v1/breaches/{breach_id}"),
+    ("post", "/v1/items/{item_id}/reclassify"),
+    ("post", "/v1/items/{item_id}/disposal-requests"),
+    ("post", "/v1/disposals/{disposal_id}/execute"),
+    ("post", "/v1/items/{item_id}/destroy"),
+    ("get", "/v1/disposals"),
+    ("post", "/v1/visits"),
+    ("post", "/v1/visits/{visit_id}/decision"),
+    ("get", "/v1/visits"),
+    ("post", "/v1/agreements/{agreement_id}/events"),
+    ("get", "/v1/agreements/{agreement_id}/events"),
 }
 
 

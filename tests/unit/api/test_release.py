@@ -183,7 +183,10 @@ def test_oversized_body_with_content_length_is_413(api: Bench) -> None:
     assert response.json()["code"] == "BODY_TOO_LARGE"
     assert response.json()["max_body"] == 1024
     assert small.stored("KOR") == before
-    assert len(small.audit("KOR")) == audit_before  # refused before the node saw anything
+    refused = small.audit("KOR")[audit_before:]  # refused before the node decided: audited
+    assert [(r.kind, r.reasons, r.detail["route"]) for r in refused] == [
+        (AuditKind.REJECT, ("BODY_TOO_LARGE",), "POST /v1/items")
+    ]
 
 
 def test_oversized_streamed_body_without_content_length_is_413(api: Bench) -> None:

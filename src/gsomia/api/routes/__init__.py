@@ -19,7 +19,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gsomia.api.routes import agreements, audit, health, items, officials, outbox, release
+from gsomia.api.routes import (
+    agreement_events,
+    agreements,
+    audit,
+    breach,
+    consent,
+    disposal,
+    health,
+    items,
+    officials,
+    outbox,
+    release,
+    visits,
+)
 
 __all__ = ["ROUTERS"]
 
@@ -31,5 +44,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     outbox.router,
     officials.router,
     audit.router,
+    *(agreement_events.router, consent.router, breach.router, disposal.router, visits.router),
 )
 """Every router the app serves, in the order of the OpenAPI document."""
