@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 
 import pytest
@@ -13,6 +13,7 @@ from gsomia.catalog import builtin_registry
 from gsomia.instants import parse_instant
 from gsomia.labels import RELEASABLE_TO, TOPIC, Category, CategoryType, OriginatorLabel
 from gsomia.registry import Registry
+from tests.private_postgres import CI, PrivatePostgres
 
 settings.register_profile("ci", max_examples=150, deadline=None, derandomize=False)
 settings.register_profile("dev", max_examples=60, deadline=None)
@@ -39,6 +40,24 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         for nodeid in _SKIPPED:
             print(f"  {nodeid}")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PrivatePostgres]:
+    """A private PostgreSQL for the session (tests/private_postgres.py), started on first use.
+
+    If it cannot start, the tests that need it fail under CI and are skipped, with the reason,
+    elsewhere (and a skip under CI is a failure anyway: see pytest_sessionfinish).
+    """
+    try:
+        server = PrivatePostgres.start()
+    except Exception as exc:  # any failure to start is reported, never hidden
+        message = f"a private PostgreSQL could not start: {type(exc).__name__}: {exc}"
+        if CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    yield server
+    server.stop()
 
 
 def at(text: str) -> datetime:

@@ -1,4 +1,8 @@
-"""Fixtures of the Store contract: both implementations, and small record factories."""
+"""Fixtures of the Store contract: every implementation, and small record factories.
+
+``STORES``: the in-memory fake, the SQLite store and the PostgreSQL store (a schema of its own
+per test in the session's private server, tests/private_postgres.py).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from gsomia.adapters.postgres_store import PostgresStore
 from gsomia.adapters.sqlite_store import SqliteStore
 from gsomia.audit.records import AuditKind, AuditRecord
 from gsomia.labels import LabelSet
@@ -27,19 +32,26 @@ from gsomia.ports import (
 )
 from gsomia.testing import InMemoryStore
 from tests.conftest import make_label
+from tests.private_postgres import PrivatePostgres
 
 T0 = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
-STORES = ["memory", "sqlite"]
+STORES = ["memory", "sqlite", "postgres"]
 
 
-def open_store(kind: str, directory: Path) -> Store:
-    return InMemoryStore() if kind == "memory" else SqliteStore.in_data_dir(directory)
+def open_store(kind: str, directory: Path, request: pytest.FixtureRequest) -> Store:
+    """A new, empty store of ``kind`` (``directory`` for SQLite; PostgreSQL: a new schema)."""
+    if kind == "memory":
+        return InMemoryStore()
+    if kind == "sqlite":
+        return SqliteStore.in_data_dir(directory)
+    server: PrivatePostgres = request.getfixturevalue("postgres")
+    return PostgresStore(server.dsn, schema=server.new_schema())
 
 
 @pytest.fixture(params=STORES)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """Each contract test runs against both stores."""
-    s = open_store(request.param, tmp_path / "data")
+    """Each contract test runs against every store."""
+    s = open_store(request.param, tmp_path / "data", request)
     yield s
     s.close()
 

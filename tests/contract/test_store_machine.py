@@ -1,9 +1,10 @@
-"""Model-based test: InMemoryStore and the SQLite store agree on random operation sequences.
+"""Model-based test: InMemoryStore and each durable store agree on random operation sequences.
 
-Each step runs the same batch of operations, in one unit of work, against both stores (sometimes
-ending in an exception, which must roll the whole batch back), compares every result and error
-code, then compares everything both stores hold.  The SQLite store is sometimes closed and
-reopened in between, which must change nothing.
+Each step runs the same batch of operations, in one unit of work, against InMemoryStore and the
+store under test, SQLite or PostgreSQL (sometimes ending in an exception, which must roll the
+whole batch back), compares every result and error code, then compares everything both stores
+hold.  The store under test is sometimes closed and reopened in between, which must change
+nothing.  Both run the same number of examples (30 of up to 12 steps each).
 """
 
 from __future__ import annotations
@@ -17,8 +18,14 @@ from typing import Any
 
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
 
+from gsomia.adapters.postgres_store import PostgresStore
 from gsomia.adapters.sqlite_store import SqliteStore
 from gsomia.errors import GsomiaError
 from gsomia.ports import (
@@ -33,6 +40,7 @@ from gsomia.ports import (
 from gsomia.testing import InMemoryStore
 from tests.contract.conftest import T0, audit, consent, item, message, official, receipt
 from tests.contract.dump import dump
+from tests.private_postgres import PrivatePostgres
 
 ITEMS = ["item-1", "item-2", "item-3"]
 KEYS = ["item-1/JPN", "item-2/JPN", "item-1/USA"]
@@ -140,32 +148,64 @@ def outcome(store: Store, batch: list[tuple[Any, ...]], fail: bool) -> list[Any]
 
 
 class StoreMachine(RuleBasedStateMachine):
+    """InMemoryStore against ``self.other``, a store that :meth:`open` opens again and again."""
+
     def __init__(self) -> None:
         super().__init__()
-        self.directory = tempfile.mkdtemp(prefix="gsomia-store-machine-")
         self.memory = InMemoryStore()
-        self.sqlite = SqliteStore.in_data_dir(self.directory)
+        self.other = self.open(first=True)
+
+    def open(self, *, first: bool) -> Store:
+        raise NotImplementedError
+
+    def discard(self) -> None:
+        """Remove what the first :meth:`open` made."""
 
     @rule(batch=st.lists(operations, min_size=1, max_size=4), fail=st.booleans())
     def unit_of_work(self, batch: list[tuple[Any, ...]], fail: bool) -> None:
-        assert outcome(self.memory, batch, fail) == outcome(self.sqlite, batch, fail)
+        assert outcome(self.memory, batch, fail) == outcome(self.other, batch, fail)
 
     @rule()
     def reopen(self) -> None:
-        self.sqlite.close()
-        self.sqlite = SqliteStore.in_data_dir(self.directory)
+        self.other.close()
+        self.other = self.open(first=False)
 
     @invariant()
     def both_hold_the_same(self) -> None:
         def everything(store: Store) -> dict[str, Any]:
             return dump(store, item_ids=ITEMS, tokens=TOKENS, consent_ids=CONSENTS)
 
-        assert everything(self.memory) == everything(self.sqlite)
+        assert everything(self.memory) == everything(self.other)
 
     def teardown(self) -> None:
-        self.sqlite.close()
+        self.other.close()
+        self.discard()
+
+
+class SqliteMachine(StoreMachine):
+    def open(self, *, first: bool) -> Store:
+        if first:
+            self.directory = tempfile.mkdtemp(prefix="gsomia-store-machine-")
+        return SqliteStore.in_data_dir(self.directory)
+
+    def discard(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-StoreMachine.TestCase.settings = settings(max_examples=30, stateful_step_count=12, deadline=None)
-test_memory_and_sqlite_stores_agree = StoreMachine.TestCase
+class PostgresMachine(StoreMachine):
+    server: PrivatePostgres  # the session's server, set by the test below
+
+    def open(self, *, first: bool) -> Store:
+        if first:
+            self.schema = self.server.new_schema("machine")
+        return PostgresStore(self.server.dsn, schema=self.schema)
+
+
+MACHINE_SETTINGS = settings(max_examples=30, stateful_step_count=12, deadline=None)
+SqliteMachine.TestCase.settings = MACHINE_SETTINGS
+test_memory_and_sqlite_stores_agree = SqliteMachine.TestCase
+
+
+def test_memory_and_postgres_stores_agree(postgres: PrivatePostgres) -> None:
+    PostgresMachine.server = postgres
+    run_state_machine_as_test(PostgresMachine, settings=MACHINE_SETTINGS)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gsomia.adapters import sqlite_audit
+from gsomia.adapters import audit_tables
 from gsomia.adapters.sqlite_audit import SqliteAuditLog, VerifyResult
 from gsomia.audit.merkle import (
     EMPTY_ROOT,
@@ -114,8 +114,8 @@ def test_durability_settings(tmp_path: Path) -> None:
 def test_verify_streams_in_chunks_and_reports_progress(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sqlite_audit, "_CHUNK", 8)
-    monkeypatch.setattr(sqlite_audit, "_CHUNK_HEIGHT", 3)
+    monkeypatch.setattr(audit_tables, "_CHUNK", 8)  # the verifier is shared (audit_tables)
+    monkeypatch.setattr(audit_tables, "_CHUNK_HEIGHT", 3)
     log, written = filled(tmp_path / "audit.db", [3, 5, 1, 20, 8, 7, 33, 16, 2])
     calls: list[tuple[int, int]] = []
     result = log.verify(progress=lambda done, total: calls.append((done, total)))

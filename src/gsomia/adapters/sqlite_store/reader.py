@@ -71,7 +71,8 @@ class SqliteReader(CasesReader):  # cases: breaches, disposals, visits, … (cas
         self.closed = False
         self.failed = False
 
-    def _rows(self, operation: str, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+    def _usable(self, operation: str) -> None:
+        """Refuse a statement once the unit or read has ended, or after a failed statement."""
         if self.closed:
             raise misuse("this unit of work or read has ended")
         if self.failed:
@@ -79,6 +80,9 @@ class SqliteReader(CasesReader):  # cases: breaches, disposals, visits, … (cas
                 "an earlier statement failed; this unit of work can only roll back",
                 detail={"operation": operation, "path": self._path},
             )
+
+    def _rows(self, operation: str, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        self._usable(operation)
         try:
             return self._db.execute(sql, params).fetchall()
         except sqlite3.IntegrityError as exc:

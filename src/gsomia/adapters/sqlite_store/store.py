@@ -9,25 +9,24 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import TracebackType
 from typing import Final
 
 from gsomia.adapters.sqlite_store import queries as q
 from gsomia.adapters.sqlite_store.reader import AuditState, SqliteReader, load_audit, prefix
 from gsomia.adapters.sqlite_store.schema import migrate
 from gsomia.adapters.sqlite_store.uow import SqliteUnitOfWork
+from gsomia.adapters.store_handle import StoreHandle
 from gsomia.errors import StoreError
-from gsomia.ports import Store, misuse
+from gsomia.ports import Store
 
 STORE_FILE: Final = "node.sqlite"
 _MIN_SQLITE: Final = (3, 37, 0)  # STRICT tables; RETURNING needs 3.35
 
 
-class SqliteStore:
+class SqliteStore(StoreHandle):
     """A :class:`~gsomia.ports.Store` in the SQLite file at ``path`` (created if missing).
 
     Thread-safe: units of work and reads of one store object are serialised by a lock.  Several
@@ -37,10 +36,8 @@ class SqliteStore:
     """
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 10.0) -> None:
+        super().__init__()
         self._path = os.fspath(path)
-        self._lock = threading.RLock()
-        self._busy = False
-        self._closed = False
         if sqlite3.sqlite_version_info < _MIN_SQLITE:
             raise StoreError(
                 f"SQLite {sqlite3.sqlite_version} is too old; the node store needs 3.37 or later",
@@ -106,16 +103,8 @@ class SqliteStore:
 
     @contextmanager
     def _enter(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            if self._closed:
-                raise misuse("the store is closed")
-            if self._busy:
-                raise misuse("units of work and reads do not nest")
-            self._busy = True
-            try:
-                yield self._db
-            finally:
-                self._busy = False
+        with self._turn():
+            yield self._db
 
     @contextmanager
     def unit_of_work(self) -> Iterator[SqliteUnitOfWork]:
@@ -178,27 +167,9 @@ class SqliteStore:
                     if db.in_transaction:
                         db.execute("COMMIT")
 
-    def close(self) -> None:
-        """Close the connection; further use raises ``STORE_MISUSE``."""
-        with self._lock:
-            if self._closed:
-                return
-            if self._busy:
-                raise misuse("close() inside a unit of work or read")
-            self._closed = True
-            with self._wrap("close"):
-                self._db.close()
-
-    def __enter__(self) -> SqliteStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+    def _release(self) -> None:
+        with self._wrap("close"):
+            self._db.close()
 
 
 def _conformance(store: SqliteStore) -> Store:
