@@ -3,7 +3,7 @@ channel transport, ADR 0005; actors: outsider on the network, compromised partne
 
 Every forged, replayed, skewed or misdirected request is refused with its problem code, queues
 nothing, and so reaches JPN's node not at all: its store is unchanged.  Whether the *node* hears
-of the refusal is the last test (it does not yet: reported, marked xfail).
+of the refusal is the last test.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def _refused(jpn: Jpn, headers: dict[str, str], status: int, code: str) -> None:
     summary = jpn.node.receive()
     assert summary.messages == 0, "a refused request reached the node"
     watch.untouched()
-    assert watch.new_records() == []
+    assert [r.reasons for r in watch.new_records()] == [(code,)]  # audited, nothing else
 
 
 def test_clock_skew_beyond_tolerance(jpn: Jpn, keys: dict[str, NodeKeys]) -> None:
@@ -163,13 +163,6 @@ def test_body_swapped_under_a_genuine_signature(jpn: Jpn, keys: dict[str, NodeKe
     watch.untouched()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: channel refusals (CHANNEL_INSTANT_SKEWED, CHANNEL_REPLAYED, "
-    "CHANNEL_WRONG_RECIPIENT, SIGNATURE_*) are answered 4xx but recorded nowhere: "
-    "adapters/http_channel/_server.py has no refusal hook and does not log them, so the "
-    "node's audit log never shows an attack on its channel; PRODUCT.md §8",
-)
 def test_channel_refusals_are_audited_at_the_node(jpn: Jpn, keys: dict[str, NodeKeys]) -> None:
     jpn.post(signed(keys["KOR"], at=NOW + timedelta(hours=1)))
     jpn.node.receive()

@@ -86,12 +86,6 @@ def test_replayed_receipt_changes_nothing(cluster: Cluster) -> None:
     watch.untouched()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a replayed receipt is counted (receipts_duplicate) but not audited "
-    "(node/inbound.py _receipt and node/inbound_batch.py _settle return before any audit "
-    "record), unlike a replayed item (DUPLICATE_ITEM) or notice; PRODUCT.md §8",
-)
 def test_replayed_receipt_is_audited(cluster: Cluster) -> None:
     _, token = _receipt_pending(cluster)
     cluster.pump()

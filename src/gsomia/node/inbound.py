@@ -62,6 +62,20 @@ __all__ = ["receive"]
 DUPLICATE = "DUPLICATE_ITEM"
 
 
+def _audit_channel_refusals(ctx: Context) -> None:
+    """Audit what the channel refused (skew, replayed nonce, bad signature, …; §8), if any."""
+    refused = ctx.channel.refusals()
+    if not refused:
+        return
+    now = ctx.clock.now()
+    with ctx.store.unit_of_work() as uow:
+        for code, status in refused:
+            ctx.audit(
+                uow, AuditKind.REJECT, now, "unknown-party", "channel", "deny",
+                (ident(code, "CHANNEL_REFUSED"),), detail={"status": status},
+            )  # fmt: skip
+
+
 def receive(ctx: Context, limit: int, timeout: float = 0.0) -> ReceiveSummary:
     """Handle up to ``limit`` messages that arrived, waiting ``timeout`` s for the first.
 
@@ -72,7 +86,9 @@ def receive(ctx: Context, limit: int, timeout: float = 0.0) -> ReceiveSummary:
     tally = _Tally()
     items: list[tuple[Inbound, Frame]] = []
     receipts: list[tuple[Inbound, bytes]] = []
-    for message in ctx.channel.receive(limit=check_limit(limit), timeout=timeout):
+    messages = ctx.channel.receive(limit=check_limit(limit), timeout=timeout)
+    _audit_channel_refusals(ctx)
+    for message in messages:
         tally.messages += 1
         try:
             frame = decode(message.payload)
@@ -356,7 +372,11 @@ def _receipt(ctx: Context, tally: _Tally, message: Inbound, token: bytes) -> Non
     ):
         _reject(ctx, tally, message, receipt.item_id, "NODE_RECEIPT_MISMATCH", receipt=True)
         return
-    if recorded is not None:
+    if recorded is not None:  # a replayed receipt changes nothing, but is audited (§8)
+        ctx.audit_alone(
+            AuditKind.REJECT, now, receipt.recipient, receipt.item_id, "duplicate",
+            ("DUPLICATE_RECEIPT",), {"channel_key": ident(message.idempotency_key, "invalid")},
+        )  # fmt: skip
         tally.receipts_duplicate += 1
         return
     with ctx.store.unit_of_work() as uow:

@@ -299,6 +299,10 @@ def _settle(ctx: Context, uow: UnitOfWork, tally: Tally, v: _Verified) -> None:
         ReceiptRecord(receipt.item_id, receipt.recipient, ReceiptDirection.RECEIVED, v.token, now)
     )
     if recorded.duplicate:  # recorded before (or earlier in this run): nothing changes
+        ctx.audit(  # but a replayed receipt is audited (PRODUCT.md §8)
+            uow, AuditKind.REJECT, now, receipt.recipient, receipt.item_id, "duplicate",
+            ("DUPLICATE_RECEIPT",),
+        )  # fmt: skip
         tally.receipts_duplicate += 1
         return
     uow.acknowledge(key, at=now)

@@ -387,6 +387,13 @@ class Channel(Protocol):
         """Up to ``limit`` messages that arrived, oldest first."""
         ...
 
+    def refusals(self) -> list[tuple[str, int]]:
+        """``(code, status)`` of each inbound request the channel refused since the last call.
+
+        The node audits them (PRODUCT.md §8: an attack on the channel shows in the audit log).
+        """
+        ...
+
     def close(self) -> None:
         """Stop sending and receiving."""
         ...

@@ -59,6 +59,9 @@ class _Offline:
     def receive(self, *, limit: int = 100, timeout: float = 0.0) -> list[Inbound]:
         return []
 
+    def refusals(self) -> list[tuple[str, int]]:
+        return []
+
     def close(self) -> None:
         return None
 

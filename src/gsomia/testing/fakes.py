@@ -133,6 +133,9 @@ class InMemoryChannel:
         """What arrived, oldest first (``timeout`` is ignored: nothing arrives while waiting)."""
         return [] if self._closed else self._network._take(self._party, limit)
 
+    def refusals(self) -> list[tuple[str, int]]:
+        return []
+
     def close(self) -> None:
         """Stop sending and receiving."""
         self._closed = True

@@ -42,6 +42,9 @@ class _Partner:
     def receive(self, *, limit: int = 100, timeout: float = 0.0) -> list[Inbound]:
         return []
 
+    def refusals(self) -> list[tuple[str, int]]:
+        return []
+
     def close(self) -> None:
         pass
 

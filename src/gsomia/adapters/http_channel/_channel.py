@@ -237,6 +237,10 @@ class HttpChannel:
             raise InputError("timeout must be a non-negative number", code="CHANNEL_INPUT_INVALID")
         return self._inbox.take(limit, float(timeout))
 
+    def refusals(self) -> list[tuple[str, int]]:
+        """``(code, status)`` of each request refused since the last call (for the audit log)."""
+        return self._inbox.take_refusals()
+
     def close(self) -> None:
         """Stop the server, wake and join every connection thread, close our connections."""
         with self._state:

@@ -58,7 +58,20 @@ class Inbox:
         self._expiry: deque[tuple[datetime, tuple[str, str]]] = deque()
         self._max_queue = max_queue
         self._max_nonces = max_nonces
+        self._refusals: deque[tuple[str, int]] = deque(maxlen=10_000)
         self.closed = False
+
+    def refused(self, code: str, status: int) -> None:
+        """Remember a refused request for the node to audit (bounded: a flood drops the oldest)."""
+        with self._cond:
+            self._refusals.append((code, status))
+
+    def take_refusals(self) -> list[tuple[str, int]]:
+        """The refusals since the last call, oldest first."""
+        with self._cond:
+            out = list(self._refusals)
+            self._refusals.clear()
+            return out
 
     def admit(
         self, message: Inbound, *, kid: str, nonce: str, forget: datetime, now: datetime
@@ -191,6 +204,7 @@ class _Handler(BaseHTTPRequestHandler):
             action()
         except GsomiaError as err:
             where = self.path if self.path in (PATH, BATCH_PATH) else PATH
+            self.server.receiver.inbox.refused(err.code, err.status)  # type: ignore[attr-defined]
             self._problem(err.status, err.to_problem(instance=where))
         except Exception:  # a defect of ours: answer 500, never leak the exception
             _log.exception("channel request failed")
