@@ -85,14 +85,9 @@ from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import Any, Final, TypeVar, overload
 
-from defusedxml import (
-    DefusedXmlException,
-    DTDForbidden,
-)
-from defusedxml.ElementTree import DefusedXMLParser
-
 from gsomia.errors import InstantError, LabelError
 from gsomia.instants import format_instant, parse_instant
+from gsomia.labels.bounded_xml import parse_bounded
 from gsomia.labels.json_codec import AnyLabel
 from gsomia.labels.model import (
     AlternativeLabel,
@@ -155,12 +150,8 @@ _ORIGINATING_PARTY: Final = _q(EXT_NS, "OriginatingParty")
 _AGREEMENT: Final = _q(EXT_NS, "Agreement")
 _TABLE_VERSION: Final = _q(EXT_NS, "TableVersion")
 
-_DECLARED_ENCODING: Final = re.compile(
-    r"\ufeff?<\?xml\s[^>]*?\bencoding\s*=\s*([\"'])(?P<name>[^\"']*)\1"
-)
 _DECIMAL: Final = re.compile(r"[1-9][0-9]{0,15}")
 _XML_SPACE: Final = " \t\r\n"
-_UNDEFINED_ENTITY: Final = 11  # expat XML_ERROR_UNDEFINED_ENTITY
 
 
 # --- writing ----------------------------------------------------------------------------------
@@ -274,77 +265,17 @@ def _split(tag: str) -> tuple[str | None, str]:
     return None, tag
 
 
-class _BoundedBuilder(ET.TreeBuilder):
-    """A tree builder that stops the parse as soon as a depth or element limit is passed."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._depth = 0
-        self._count = 0
-
-    def start(self, tag: Any, attrs: dict[Any, Any], /) -> ET.Element:
-        self._depth += 1
-        self._count += 1
-        if self._depth > MAX_XML_DEPTH:
-            raise _err("LABEL_XML_TOO_DEEP", f"elements nested deeper than {MAX_XML_DEPTH}")
-        if self._count > MAX_XML_ELEMENTS:
-            raise _err("LABEL_XML_TOO_MANY_ELEMENTS", f"more than {MAX_XML_ELEMENTS} elements")
-        return super().start(tag, attrs)
-
-    def end(self, tag: Any, /) -> ET.Element:
-        self._depth -= 1
-        return super().end(tag)
-
-
 def _parse(data: object) -> ET.Element:
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise _err("LABEL_XML_MALFORMED", f"label XML must be bytes, not {type(data).__name__}")
-    raw = bytes(data)
-    if len(raw) > MAX_XML_BYTES:
-        raise _err("LABEL_XML_TOO_LARGE", f"label XML exceeds {MAX_XML_BYTES} bytes")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise _err("LABEL_XML_ENCODING", "label XML is not UTF-8") from None
-    declared = _DECLARED_ENCODING.match(text)
-    if declared and declared.group("name").lower() not in ("utf-8", "utf8"):
-        raise _err(
-            "LABEL_XML_ENCODING", f"label XML declares {declared.group('name')!r}, not UTF-8"
-        )
-    parser = DefusedXMLParser(
-        target=_BoundedBuilder(), forbid_dtd=True, forbid_entities=True, forbid_external=True
+    return parse_bounded(
+        data,
+        prefix="LABEL_XML",
+        what="label XML",
+        fail=_err,
+        error=LabelError,
+        max_bytes=MAX_XML_BYTES,
+        max_depth=MAX_XML_DEPTH,
+        max_elements=MAX_XML_ELEMENTS,
     )
-    try:
-        parser.feed(raw)
-        root: ET.Element = parser.close()
-    except LabelError:
-        raise
-    except DTDForbidden as exc:
-        # The parse stops at the DOCTYPE, so whether it declares entities is read from the text;
-        # both codes refuse the document, the distinction only helps whoever reads the error.
-        if "<!ENTITY" in text:
-            raise _err("LABEL_XML_ENTITY_FORBIDDEN", "entity declarations are forbidden") from exc
-        raise _err("LABEL_XML_DTD_FORBIDDEN", "document type declarations are forbidden") from exc
-    except DefusedXmlException as exc:  # entities, external references: behind forbid_dtd
-        raise _err("LABEL_XML_ENTITY_FORBIDDEN", "entities are forbidden") from exc
-    except ET.ParseError as exc:
-        line, column = exc.position
-        if exc.code == _UNDEFINED_ENTITY:
-            raise _err(
-                "LABEL_XML_ENTITY_FORBIDDEN",
-                "reference to an undeclared entity",
-                line=line,
-                column=column,
-            ) from exc
-        raise _err(
-            "LABEL_XML_MALFORMED",
-            f"label XML is not well-formed: {exc}",
-            line=line,
-            column=column,
-        ) from exc
-    except Exception as exc:  # whatever else expat or the builder raises: never leak it
-        raise _err("LABEL_XML_MALFORMED", "label XML could not be parsed") from exc
-    return root
 
 
 def _element_error(elem: ET.Element, where: str) -> LabelError:

@@ -19,11 +19,9 @@ import xml.etree.ElementTree as ET
 from functools import lru_cache
 from typing import Any, Final, TypeAlias
 
-from defusedxml import DefusedXmlException, DTDForbidden
-from defusedxml.ElementTree import DefusedXMLParser
-
 from gsomia.errors import CotError, LabelError
 from gsomia.labels import OriginatorLabel
+from gsomia.labels.bounded_xml import parse_bounded
 from gsomia.labels.xml_codec import from_xml, to_xml
 
 __all__ = [
@@ -44,10 +42,6 @@ MAX_DEPTH: Final = 12
 #: Most elements accepted in one event.
 MAX_ELEMENTS: Final = 2048
 
-_DECLARED_ENCODING: Final = re.compile(
-    r"\ufeff?<\?xml\s[^>]*?\bencoding\s*=\s*([\"'])(?P<name>[^\"']*)\1"
-)
-_UNDEFINED_ENTITY: Final = 11  # expat XML_ERROR_UNDEFINED_ENTITY
 _XML_DECLARATION: Final = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 _INDENT: Final = re.compile(r">\n *<")
 _CACHED_LABEL_ELEMENTS: Final = 64
@@ -58,72 +52,18 @@ def cot_error(code: str, message: str, **detail: Any) -> CotError:
     return CotError(message, code=code, detail=detail)
 
 
-class _BoundedBuilder(ET.TreeBuilder):
-    """A tree builder that stops the parse as soon as a depth or element limit is passed."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._depth = 0
-        self._count = 0
-
-    def start(self, tag: Any, attrs: dict[Any, Any], /) -> ET.Element:
-        self._depth += 1
-        self._count += 1
-        if self._depth > MAX_DEPTH:
-            raise cot_error("COT_TOO_DEEP", f"elements nested deeper than {MAX_DEPTH}")
-        if self._count > MAX_ELEMENTS:
-            raise cot_error("COT_TOO_MANY_ELEMENTS", f"more than {MAX_ELEMENTS} elements")
-        return super().start(tag, attrs)
-
-    def end(self, tag: Any, /) -> ET.Element:
-        self._depth -= 1
-        return super().end(tag)
-
-
 def parse_event(data: object) -> ET.Element:
     """Parse ``data`` (bytes of one event) into an element tree, within the limits."""
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise cot_error("COT_MALFORMED", f"a CoT event is bytes, not {type(data).__name__}")
-    raw = bytes(data)
-    if len(raw) > MAX_EVENT_BYTES:
-        raise cot_error("COT_TOO_LARGE", f"event exceeds {MAX_EVENT_BYTES} bytes", size=len(raw))
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise cot_error("COT_ENCODING", "event is not UTF-8") from None
-    declared = _DECLARED_ENCODING.match(text)
-    if declared and declared.group("name").lower() not in ("utf-8", "utf8"):
-        raise cot_error("COT_ENCODING", f"event declares {declared.group('name')[:20]!r}")
-    parser = DefusedXMLParser(
-        target=_BoundedBuilder(), forbid_dtd=True, forbid_entities=True, forbid_external=True
+    return parse_bounded(
+        data,
+        prefix="COT",
+        what="event",
+        fail=cot_error,
+        error=CotError,
+        max_bytes=MAX_EVENT_BYTES,
+        max_depth=MAX_DEPTH,
+        max_elements=MAX_ELEMENTS,
     )
-    try:
-        parser.feed(raw)
-        root: ET.Element = parser.close()
-    except CotError:
-        raise
-    except DTDForbidden as exc:
-        # The parse stops at the DOCTYPE, so whether it declares entities is read from the text.
-        if "<!ENTITY" in text:
-            raise cot_error("COT_ENTITY_FORBIDDEN", "entity declarations are forbidden") from exc
-        raise cot_error("COT_DTD_FORBIDDEN", "document type declarations are forbidden") from exc
-    except DefusedXmlException as exc:
-        raise cot_error("COT_ENTITY_FORBIDDEN", "entities are forbidden") from exc
-    except ET.ParseError as exc:
-        line, column = exc.position
-        if exc.code == _UNDEFINED_ENTITY:
-            raise cot_error(
-                "COT_ENTITY_FORBIDDEN",
-                "reference to an undeclared entity",
-                line=line,
-                column=column,
-            ) from exc
-        raise cot_error(
-            "COT_MALFORMED", f"event is not well-formed XML: {exc}", line=line, column=column
-        ) from exc
-    except Exception as exc:  # whatever else expat or the builder raises: never leak it
-        raise cot_error("COT_MALFORMED", "event could not be parsed") from exc
-    return root
 
 
 # --- the STANAG 4774 label inside detail ------------------------------------------------------
