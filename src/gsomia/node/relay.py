@@ -44,7 +44,7 @@ message is settled by the receipt of its own hop (``<item id>:<party>``).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final
@@ -60,6 +60,7 @@ from gsomia.node.framing import item_frame
 from gsomia.node.results import ReleaseResult
 from gsomia.policy import Consent, ConsentKind, Decision
 from gsomia.policy import relay as decide_relay
+from gsomia.policy import release as decide_release
 from gsomia.ports import ConsentRecord, HeldItem, OutboxMessage, UnitOfWork
 from gsomia.proofs import issue_consent
 
@@ -94,6 +95,37 @@ def approval_id(item_id: str, recipient: str) -> str:
 
 
 # ------------------------------------------------------------------------------- originator
+
+
+def decide_recipients(
+    ctx: Context,
+    label: OriginatorLabel,
+    recipients: Sequence[str],
+    topic: str,
+    purpose: str,
+    now: datetime,
+) -> tuple[dict[str, Decision], dict[str, tuple[str, ...]], dict[str, PublicKeyRecord]]:
+    """Each recipient's release decision at ``now`` (Art. 6), the refusals, and the keys.
+
+    A recipient is refused with its decision's codes, or ``NODE_NO_RECIPIENT_KEY`` when its
+    first hop (itself, or the hub that relays to it) has no current encryption key.
+    """
+    decisions = {
+        r: decide_release(ctx.registry, label, ctx.party, r, topic, now, purpose)
+        for r in sorted(recipients)
+    }
+    refusals: dict[str, tuple[str, ...]] = {}
+    keys: dict[str, PublicKeyRecord] = {}
+    for recipient, decision in decisions.items():
+        if not decision.allowed:
+            refusals[recipient] = decision.codes
+            continue
+        hop = decision.path[1]  # the recipient, or the hub that relays to it (TISA)
+        try:
+            keys[hop] = ctx.trust.current(hop, "enc", now)
+        except KeyLookupError:
+            refusals[recipient] = (NO_KEY,)
+    return decisions, refusals, keys
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,8 +30,6 @@ from datetime import datetime
 from typing import Final
 
 from gsomia.audit.records import AuditKind
-from gsomia.envelope import PublicKeyRecord
-from gsomia.envelope.keys import KeyLookupError
 from gsomia.labels import OriginatorLabel
 from gsomia.node import directory, relay
 from gsomia.node._context import Context, ident
@@ -39,7 +37,6 @@ from gsomia.node.errors import NodeForbiddenError, NodeInputError
 from gsomia.node.framing import check_purpose
 from gsomia.node.results import ReleaseResult
 from gsomia.policy import Decision
-from gsomia.policy import release as decide_release
 from gsomia.ports import OfficialRecord, Role, UnitOfWork
 
 __all__ = [
@@ -53,7 +50,6 @@ __all__ = [
 MAX_RELEASE_BATCH: Final = 500
 """The most requests one :func:`release_many` takes (one unit of work)."""
 WITHHELD: Final = "RELEASE_WITHHELD"
-NO_KEY: Final = "NODE_NO_RECIPIENT_KEY"
 INPUT_INVALID: Final = "NODE_INPUT_INVALID"
 
 
@@ -136,22 +132,9 @@ def _plan(ctx: Context, who: str, request: object) -> relay.PreparedRelease | _R
     problem = release_input_problem(r.payload, r.label, r.recipients, r.purpose)
     if problem is not None:
         return _Refused(item_id, now, r.topic, {}, {}, problem)
-    decisions = {
-        recipient: decide_release(ctx.registry, r.label, ctx.party, recipient, r.topic, now,
-                                  r.purpose)
-        for recipient in sorted(r.recipients)
-    }  # fmt: skip
-    refusals: dict[str, tuple[str, ...]] = {}
-    keys: dict[str, PublicKeyRecord] = {}
-    for recipient, decision in decisions.items():
-        if not decision.allowed:
-            refusals[recipient] = decision.codes
-            continue
-        hop = decision.path[1]  # the recipient, or the hub that relays to it (TISA)
-        try:
-            keys[hop] = ctx.trust.current(hop, "enc", now)
-        except KeyLookupError:
-            refusals[recipient] = (NO_KEY,)
+    decisions, refusals, keys = relay.decide_recipients(
+        ctx, r.label, r.recipients, r.topic, r.purpose, now
+    )
     if not refusals:
         prepared = relay.prepare_release(
             ctx, item_id, who, now, r.payload, r.label, r.topic, r.purpose, decisions, keys,

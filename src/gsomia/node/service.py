@@ -55,8 +55,7 @@ from datetime import datetime
 
 from gsomia.agreements import Event
 from gsomia.audit.records import AuditKind
-from gsomia.envelope import EnvelopeError, NodeKeys, PublicKeyRecord, TrustStore, open_item
-from gsomia.envelope.keys import KeyLookupError
+from gsomia.envelope import EnvelopeError, NodeKeys, TrustStore, open_item
 from gsomia.labels import OriginatorLabel
 from gsomia.node import (
     agreement_events,
@@ -82,7 +81,6 @@ from gsomia.node.release_batch import ReleaseRequest, release_many
 from gsomia.node.release_batch import release_input_problem as _release_input_problem
 from gsomia.node.results import ReceiveSummary, ReleaseResult
 from gsomia.policy import Decision, access
-from gsomia.policy import release as decide_release
 from gsomia.ports import (
     Backoff,
     Channel,
@@ -112,7 +110,6 @@ from gsomia.registry import Registry
 __all__ = ["Node"]
 
 _WITHHELD = "RELEASE_WITHHELD"
-_NO_KEY = "NODE_NO_RECIPIENT_KEY"
 
 
 class Node:
@@ -261,21 +258,9 @@ class Node:
         if not directory.may(official, ctx.party, Role.RELEASE_OFFICER):
             ctx.audit_alone(AuditKind.RELEASE, now, who, item_id, "deny", ("NODE_FORBIDDEN",))
             raise NodeForbiddenError(f"{who} may not release items of {ctx.party}")
-        decisions = {
-            r: decide_release(ctx.registry, label, ctx.party, r, topic, now, purpose)
-            for r in sorted(recipients)
-        }
-        refusals: dict[str, tuple[str, ...]] = {}
-        keys: dict[str, PublicKeyRecord] = {}
-        for recipient, decision in decisions.items():
-            if not decision.allowed:
-                refusals[recipient] = decision.codes
-                continue
-            hop = decision.path[1]  # the recipient, or the hub that relays to it (TISA)
-            try:
-                keys[hop] = ctx.trust.current(hop, "enc", now)
-            except KeyLookupError:
-                refusals[recipient] = (_NO_KEY,)
+        decisions, refusals, keys = relay.decide_recipients(
+            ctx, label, recipients, topic, purpose, now
+        )
         if not refusals:
             result = relay.commit_release(
                 ctx, item_id, who, now, payload, label, topic, purpose, decisions, keys,
