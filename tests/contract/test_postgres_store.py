@@ -335,7 +335,7 @@ def test_every_sqlite_statement_prepares_on_postgresql(
     lock_class = int(pg_statements.WRITER_LOCK.split("(")[1].split(",")[0])
     assert lock_class == pg_statements.GSMA
     assert pg_statements.postgres("SELECT a FROM t WHERE b = ? AND c = ?").endswith("$2")
-    assert "CAST($2 AS text) IS NULL" in pg_statements.postgres(sqlite_queries.SELECT_ITEMS)
+    assert "CAST($1 AS text) IS NULL" in pg_statements.postgres(sqlite_queries.SELECT_OFFICIALS)
 
 
 def test_destroyed_items_keep_no_bytes_in_the_table(postgres: PrivatePostgres, schema: str) -> None:

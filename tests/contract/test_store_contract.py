@@ -250,6 +250,28 @@ def test_enqueue_is_unique_by_key_and_listed_in_order(store: Store) -> None:
         assert r.outbox(state=DeliveryState.ACKNOWLEDGED) == []
 
 
+def test_every_combination_of_list_filters(store: Store) -> None:
+    """Each filter combination is its own indexed statement in the SQL stores: all must agree."""
+    with store.unit_of_work() as uow:
+        for n in (1, 2, 3):
+            uow.put_item(item(f"item-{n}"))
+            uow.enqueue(message(f"item-{n}/JPN", subject=f"item-{n}"))
+            uow.enqueue(message(f"item-{n}/USA", recipient="USA", subject=f"item-{n}"))
+        uow.acknowledge("item-2/JPN", at=T0)
+        uow.acknowledge("item-2/USA", at=T0)
+        uow.set_item_state("item-3", ItemState.DESTROYED, at=T0)
+    held, pending, acked = ItemState.HELD, DeliveryState.PENDING, DeliveryState.ACKNOWLEDGED
+    with store.read() as r:
+        assert [i.item_id for i in r.items(state=held)] == ["item-1", "item-2"]
+        assert [i.item_id for i in r.items(state=held, after="item-1")] == ["item-2"]
+        assert [i.item_id for i in r.items(after="item-1", limit=1)] == ["item-2"]
+        assert [e.key for e in r.outbox(state=acked)] == ["item-2/JPN", "item-2/USA"]
+        assert [e.seq for e in r.outbox(state=pending, after=2, limit=2)] == [5, 6]
+        assert [e.key for e in r.outbox(subject="item-2", state=acked, after=3)] == ["item-2/USA"]
+        assert r.outbox(subject="item-1", state=acked) == []
+        assert [e.key for e in r.outbox(subject="item-3", after=5)] == ["item-3/USA"]
+
+
 def test_retry_schedule_until_the_receipt(store: Store) -> None:
     backoff = Backoff(first=timedelta(seconds=1), cap=timedelta(seconds=30), jitter=0.0)
     key = "item-1/JPN"

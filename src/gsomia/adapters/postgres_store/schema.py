@@ -6,7 +6,8 @@ node's writer lock (:data:`~.statements.WRITER_LOCK`), so two workers opening a 
 both migrate it and a failed migration leaves the previous version intact (PostgreSQL's DDL is
 transactional).  A migration is never edited once released: a change is a new one.
 
-Version 1 holds what versions 1 to 3 of the SQLite store hold (:mod:`gsomia.adapters.
+Version 1 holds what versions 1 to 3 of the SQLite store hold, version 2 what its version 4
+holds (the list indexes) (:mod:`gsomia.adapters.
 sqlite_store.schema`): the same tables, columns, keys, checks and indexes, so that the statements
 of the SQLite store run here too (:mod:`.statements`), with PostgreSQL's own types: instants are
 ``timestamptz`` (microseconds, like the records), blobs ``bytea``, flags ``boolean``, the JSON of
@@ -279,7 +280,13 @@ _V1: Final = (
     _guard("visits", "UPDATE", "a decided visit is final", "OLD.state <> 'requested'"),
 )
 
-MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (_V1,)
+# Migration ``_LIST_INDEXES``: the API's filtered lists on millions of rows (bench/store_queries.py)
+_LIST_INDEXES: Final = (
+    "CREATE INDEX items_state ON items (state, item_id)",
+    "CREATE INDEX outbox_state ON outbox (state, seq)",
+)
+
+MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (_V1, _LIST_INDEXES)
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 

@@ -11,10 +11,16 @@ SELECT_ITEM: Final = (
     "SELECT item_id, originator, labels, topic, sealed, received, agreement, table_version,"
     " received_from, derived_from, state, state_changed FROM items WHERE item_id = ?"
 )
-SELECT_ITEMS: Final = (
-    "SELECT item_id, originator, labels, topic, sealed, received, agreement, table_version,"
-    " received_from, derived_from, state, state_changed FROM items WHERE (?1 IS NULL OR "
-    "state = ?1) AND (?2 IS NULL OR item_id > ?2) ORDER BY item_id LIMIT ?3"
+# Lists: one statement per combination of filters, never ``?N IS NULL OR column = ?N``, so that
+# each one walks its index on a store of millions of rows (bench/store_queries.py): ``after`` is
+# '' for "from the start" (ids are never empty) and 0 for sequence numbers.
+_ITEMS_WHERE: Final = (
+    "item_id, originator, labels, topic, sealed, received, agreement, table_version,"
+    " received_from, derived_from, state, state_changed FROM items WHERE "
+)
+SELECT_ITEMS: Final = "SELECT " + _ITEMS_WHERE + "item_id > ?1 ORDER BY item_id LIMIT ?2"
+SELECT_ITEMS_IN_STATE: Final = (
+    "SELECT " + _ITEMS_WHERE + "state = ?1 AND item_id > ?2 ORDER BY item_id LIMIT ?3"
 )
 INSERT_ITEM: Final = (
     "INSERT INTO items (item_id, originator, labels, topic, sealed, received, agreement, "
@@ -29,10 +35,19 @@ SELECT_OUTBOX_ENTRY: Final = (
     "SELECT seq, key, recipient, kind, subject, payload, created, state, attempts, "
     "next_attempt, last_attempt, last_error, settled FROM outbox WHERE key = ?"
 )
-SELECT_OUTBOX: Final = (
-    "SELECT seq, key, recipient, kind, subject, payload, created, state, attempts, "
-    "next_attempt, last_attempt, last_error, settled FROM outbox WHERE seq > ?1 AND (?2 IS "
-    "NULL OR state = ?2) AND (?3 IS NULL OR subject = ?3) ORDER BY seq LIMIT ?4"
+_OUTBOX_WHERE: Final = (
+    "seq, key, recipient, kind, subject, payload, created, state, attempts, "
+    "next_attempt, last_attempt, last_error, settled FROM outbox WHERE "
+)
+SELECT_OUTBOX: Final = "SELECT " + _OUTBOX_WHERE + "seq > ?1 ORDER BY seq LIMIT ?2"
+SELECT_OUTBOX_IN_STATE: Final = (
+    "SELECT " + _OUTBOX_WHERE + "state = ?2 AND seq > ?1 ORDER BY seq LIMIT ?3"
+)
+SELECT_OUTBOX_OF_SUBJECT: Final = (
+    "SELECT " + _OUTBOX_WHERE + "subject = ?2 AND seq > ?1 ORDER BY seq LIMIT ?3"
+)
+SELECT_OUTBOX_OF_SUBJECT_IN_STATE: Final = (
+    "SELECT " + _OUTBOX_WHERE + "subject = ?3 AND state = ?2 AND seq > ?1 ORDER BY seq LIMIT ?4"
 )
 SELECT_DUE: Final = (
     "SELECT seq, key, recipient, kind, subject, payload, created, state, attempts, "

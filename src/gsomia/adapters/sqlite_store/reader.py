@@ -105,8 +105,11 @@ class SqliteReader(CasesReader):  # cases: breaches, disposals, visits, … (cas
     def items(
         self, *, state: ItemState | None = None, after: str | None = None, limit: int = 100
     ) -> list[HeldItem]:
-        params = (None if state is None else str(state), after, check_limit(limit))
-        rows = self._rows("read", q.SELECT_ITEMS, params)
+        limit = check_limit(limit)
+        if state is None:
+            rows = self._rows("read", q.SELECT_ITEMS, (after or "", limit))
+        else:
+            rows = self._rows("read", q.SELECT_ITEMS_IN_STATE, (str(state), after or "", limit))
         return [codec.decode(row, codec.item_from, "items") for row in rows]
 
     def outbox_entry(self, key: str) -> OutboxEntry | None:
@@ -121,8 +124,16 @@ class SqliteReader(CasesReader):  # cases: breaches, disposals, visits, … (cas
         after: int = 0,
         limit: int = 100,
     ) -> list[OutboxEntry]:
-        params = (after, None if state is None else str(state), subject, check_limit(limit))
-        rows = self._rows("read", q.SELECT_OUTBOX, params)
+        limit = check_limit(limit)
+        if state is None and subject is None:
+            rows = self._rows("read", q.SELECT_OUTBOX, (after, limit))
+        elif subject is None:
+            rows = self._rows("read", q.SELECT_OUTBOX_IN_STATE, (after, str(state), limit))
+        elif state is None:
+            rows = self._rows("read", q.SELECT_OUTBOX_OF_SUBJECT, (after, subject, limit))
+        else:
+            params = (after, str(state), subject, limit)
+            rows = self._rows("read", q.SELECT_OUTBOX_OF_SUBJECT_IN_STATE, params)
         return [codec.decode(row, codec.outbox_from, "outbox") for row in rows]
 
     def due(self, now: datetime, *, limit: int = 100) -> list[OutboxEntry]:

@@ -33,6 +33,9 @@ order.  Triggers keep the record of custody: no row of ``items``, ``inbox``, ``r
 accepted item is never lost; Art. 6 registers), a returned or destroyed item is final (Art. 13),
 inbox and receipt rows never change, and the audit tables are append-only.
 
+Migration ``_LIST_INDEXES`` (version 4): ``items (state, item_id)`` and ``outbox (state, seq)``,
+for the API's lists filtered by state on stores of millions of rows.
+
 Migration ``_CONSENT_REQUESTS`` (Art. 6, :mod:`gsomia.node.consent`)::
 
     consent_requests request_id PK · direction (sent | received) · item_id · originator · holder ·
@@ -314,7 +317,13 @@ _CASES: Final = (
 )
 # -- end cases ------------------------------------------------------------------------------------
 
-MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (_V1, _CONSENT_REQUESTS, _CASES)
+# Migration ``_LIST_INDEXES``: the API's filtered lists on millions of rows (bench/store_queries.py)
+_LIST_INDEXES: Final = (
+    "CREATE INDEX items_state ON items (state, item_id)",
+    "CREATE INDEX outbox_state ON outbox (state, seq)",
+)
+
+MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (_V1, _CONSENT_REQUESTS, _CASES, _LIST_INDEXES)
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 
