@@ -16,12 +16,12 @@ from datetime import timedelta
 import pytest
 
 from gsomia.audit.records import AuditKind
-from gsomia.envelope import open_item, seal
+from gsomia.envelope import SealedItem, open_item, seal
 from gsomia.labels import AlternativeLabel, LabelSet
 from gsomia.node._custody import item_binding
 from gsomia.node.framing import Frame, decode, receipt_frame
 from gsomia.policy import Code, Consent, ConsentKind
-from gsomia.ports import DeliveryState, ReceiptDirection
+from gsomia.ports import DeliveryState, HeldItem, ReceiptDirection
 from gsomia.proofs import (
     TokenInputError,
     _token,
@@ -335,7 +335,7 @@ def _hub_reseal(cluster: Cluster, frame: Frame, labels: LabelSet) -> bytes:
     """What a compromised hub can make of the item it relays: its own seal, any label set."""
     usa = cluster.nodes["USA"]._ctx
     now = cluster.clock.now()
-    opened = open_item(frame.body, usa.keys, usa.open_trust, now)
+    opened = open_item(_held_copy(cluster, frame).sealed, usa.keys, usa.open_trust, now)
     return seal(
         opened.payload,
         labels,
@@ -347,11 +347,18 @@ def _hub_reseal(cluster: Cluster, frame: Frame, labels: LabelSet) -> bytes:
     ).to_bytes()
 
 
+def _held_copy(cluster: Cluster, frame: Frame) -> HeldItem:
+    """The hub's own copy of the item it relays (the relay is sealed to JPN alone)."""
+    with cluster.stores["USA"].read() as usa:
+        item = usa.item(SealedItem.from_bytes(frame.body).header.item_id)
+    assert item is not None
+    assert item.sealed is not None
+    return item
+
+
 def _labels_of(cluster: Cluster, frame: Frame) -> LabelSet:
-    usa = cluster.nodes["USA"]._ctx
-    opened = open_item(frame.body, usa.keys, usa.open_trust, cluster.clock.now())
-    assert isinstance(opened.label, LabelSet)
-    return opened.label
+    """The label set the hub relays under: the originator's label and the hub's marking."""
+    return _held_copy(cluster, frame).labels
 
 
 def test_release_outside_the_hub_arrangements_scope(tisa: Cluster) -> None:

@@ -13,8 +13,10 @@ item (a revocation recorded since applies): the consent must be the originator's
 not expired or revoked, and an agreement between holder and third party in force must give the
 third party an equivalent of the holder's marking.  A refusal is audited (``forward`` ``deny``
 with the policy's reason codes) and nothing is queued.  Allowed, the held copy is opened, the
-item re-sealed by the holder to the third party under that agreement with its label set (the
-originator's label, bound and unchanged, and the holder's marking beside it, Art. 4), and in ONE
+item re-sealed by the holder to the third party alone (a copy in the holder's outbox that the
+holder could open would outlive its own copy's return or destruction, Art. 13) under that
+agreement with its label set (the originator's label, bound and unchanged, and the holder's
+marking beside it, Art. 4), and in ONE
 unit of work queued with the consent token (ITEM_WITH_PROOF, ``<item id>:<third party>``) and
 audited (``forward`` ``allow``).  An item already sent to that party is not sent again
 (``NODE_ALREADY_SENT``).
@@ -130,7 +132,9 @@ def forward(
     sealed = seal(
         opened.payload,
         item.labels,  # the originator's label, bound and unchanged, and our marking (Art. 4)
-        {third_party: key, ctx.party: ctx.keys.current.enc},
+        # to the third party alone: a copy the holder could open would outlive its own copy's
+        # return or destruction (Arts. 6, 13)
+        {third_party: key},
         (decision.agreement, decision.table_version),
         ctx.keys,
         now,

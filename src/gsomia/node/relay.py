@@ -24,7 +24,8 @@ Theory of operation (three nodes, each deciding with the core at its own instant
    (the originator's signature, any revocation recorded here) and decided by
    :func:`gsomia.policy.relay` at that instant, for this hub, the approval's third party, the
    frame's topic and purpose.  If all are allowed the item is re-sealed by the hub to each final
-   recipient under the hub arrangement, its label set now carrying the hub's marking, and queued
+   recipient (to it alone: the hub's copy is the one it accepted, which disposal erases, Art.
+   13) under the hub arrangement, its label set now carrying the hub's marking, and queued
    in the hub's own outbox with the approval; acceptance, relays, approvals kept and the
    ``accept`` and ``relay`` audit records are ONE unit of work, so the relay happens exactly once
    however often the item arrives.  If any relay is refused, the item is rejected as a whole:
@@ -400,7 +401,6 @@ def plan(
             refusals[recipient] = (NO_KEY,)
     if refusals:
         return RelayPlan((), refusals, decisions)
-    own = ctx.keys.current.enc
     relays = []
     for recipient, proof in sorted(approvals.items()):
         decision = decisions[recipient]
@@ -409,7 +409,9 @@ def plan(
         resealed = seal(
             payload,
             labels,  # the originator's label and the hub's marking beside it (Art. 4)
-            {recipient: keys[recipient], ctx.party: own},
+            # to the recipient alone: the hub keeps the copy it accepted, and a relay copy it
+            # could open would outlive that copy's return or destruction (Arts. 6, 13)
+            {recipient: keys[recipient]},
             (decision.agreement, decision.table_version),
             ctx.keys,
             now,
