@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from gsomia.api.problems import Problem
+from gsomia.api.problems import Problem, refusal_members
 from gsomia.ports import DeliveryState, ItemState, ReceiptDirection, Role
 
 T = TypeVar("T")
@@ -189,6 +189,8 @@ class ReleaseOut(BaseModel):
 
 class ReleaseRefusedProblem(Problem):
     """``RELEASE_REFUSED``: the reason codes and each recipient's decision; audited."""
+
+    model_config = ConfigDict(json_schema_extra=refusal_members("RELEASE_REFUSED"))
 
     item_id: str
     reasons: list[str]

@@ -30,7 +30,7 @@ from pydantic import (
 
 from gsomia.agreements import Event, EventKind
 from gsomia.api.models import DecisionOut, Page
-from gsomia.api.problems import Problem
+from gsomia.api.problems import Problem, refusal_members
 from gsomia.catalog import parse_event
 from gsomia.errors import GsomiaError
 from gsomia.instants import parse_instant
@@ -184,6 +184,8 @@ class ForwardOut(BaseModel):
 
 class ForwardRefusedProblem(Problem):
     """``FORWARD_REFUSED``: the reason codes and the policy's decision; audited by the node."""
+
+    model_config = ConfigDict(json_schema_extra=refusal_members("FORWARD_REFUSED"))
 
     item_id: str
     third_party: str

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from fastapi import FastAPI, Request
@@ -49,9 +49,11 @@ __all__ = [
     "ValidationProblem",
     "install",
     "problem_response",
+    "refusal_members",
 ]
 
 PROBLEM_JSON: Final = "application/problem+json"
+_PROBLEM_MEMBERS: Final = ("type", "title", "status", "detail", "code")
 _MAX_FIELD_ERRORS: Final = 50
 _MAX_MESSAGE: Final = 300
 _SERVER_DETAIL: Final = "the node could not complete this request"
@@ -80,6 +82,24 @@ class Problem(BaseModel):
     detail: str
     code: str = Field(description="stable error code, e.g. NODE_FORBIDDEN")
     instance: str | None = Field(None, description="the request path")
+
+
+def refusal_members(code: str) -> Callable[[dict[str, Any]], None]:
+    """The ``json_schema_extra`` of a richer problem that one ``code`` carries.
+
+    The status of a richer problem (403 ``RELEASE_REFUSED``) is shared with plain ones (403
+    ``NODE_FORBIDDEN``), so the schema under that status must take both: the Problem members
+    are always required; the richer members (reasons, decisions, …) are required when, and
+    only when, ``code`` is the richer one (JSON Schema 2020-12 §10.2.2 ``if``/``then``).
+    """
+
+    def extra(schema: dict[str, Any]) -> None:
+        required = list(schema.get("required", ()))
+        schema["required"] = [name for name in required if name in _PROBLEM_MEMBERS]
+        schema["if"] = {"properties": {"code": {"const": code}}, "required": ["code"]}
+        schema["then"] = {"required": [n for n in required if n not in _PROBLEM_MEMBERS]}
+
+    return extra
 
 
 class ValidationProblem(Problem):

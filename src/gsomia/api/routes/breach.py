@@ -29,6 +29,7 @@ ItemFilter = Annotated[str | None, Query(max_length=128, description="only this 
     response_model=BreachOut,
     status_code=201,
     summary="Report an actual or possible loss or compromise (any official)",
+    responses={404: problem_doc(Problem, "NODE_ITEM_NOT_FOUND: this node holds no such item")},
 )
 def report_breach(body: BreachIn, node: NodeDep, caller: Caller) -> BreachOut:
     """Recorded, audited and notified to the originator's node immediately (Art. 17)."""
