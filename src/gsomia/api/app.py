@@ -20,8 +20,10 @@ from gsomia import __version__
 from gsomia.api import openapi, problems, refusals
 from gsomia.api.middleware import BodyLimitMiddleware, GuardMiddleware
 from gsomia.api.routes import ROUTERS
+from gsomia.api.routes.tracks import bind_tracks
 from gsomia.api.routing import bind
 from gsomia.node import Node
+from gsomia.streaming import TrackHub, TrackIngest
 from gsomia.web import create_router as web_router
 
 __all__ = ["DEFAULT_MAX_BODY", "create_app"]
@@ -38,8 +40,13 @@ Lists are paginated: `limit` 1..1000 and the opaque `after` cursor a page gives 
 """
 
 
-def create_app(node: Node, *, max_body: int = DEFAULT_MAX_BODY) -> FastAPI:
-    """The API of ``node``: request bodies above ``max_body`` bytes are refused with 413."""
+def create_app(
+    node: Node, *, max_body: int = DEFAULT_MAX_BODY, tracks: TrackIngest | None = None
+) -> FastAPI:
+    """The API of ``node``: request bodies above ``max_body`` bytes are refused with 413.
+
+    ``tracks`` is the serving node's track ingest and hub (a new one by default).
+    """
     app = FastAPI(
         title=f"gsomia node API ({node.party})",
         version=__version__,
@@ -48,11 +55,13 @@ def create_app(node: Node, *, max_body: int = DEFAULT_MAX_BODY) -> FastAPI:
         redoc_url=None,
     )
     bind(app.state, node)
+    tracks = tracks or TrackIngest(node, TrackHub())
+    bind_tracks(app.state, tracks)
     problems.install(app)
     for router in ROUTERS:
         app.include_router(router)
     refusals.remember_routes(app, ROUTERS)
-    app.include_router(web_router(node))  # the dashboard (gsomia.web, issue 6)
+    app.include_router(web_router(node, buffer=tracks.hub))  # the dashboard (gsomia.web, issue 6)
     app.add_middleware(BodyLimitMiddleware, max_body=max_body)
     app.add_middleware(GuardMiddleware)
     openapi.install(app)

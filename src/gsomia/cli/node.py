@@ -11,8 +11,10 @@ from pathlib import Path
 from gsomia.adapters.clock import ScenarioClock
 from gsomia.adapters.keystore_files import export_public, resolve_passphrase
 from gsomia.cli._parser import Subparsers, add_command, party_arg
+from gsomia.cli.node_cot import add_cot_commands
 from gsomia.cli.output import emit_json
-from gsomia.runtime.config import KEYS_DIR, RUN_FILE, load_config
+from gsomia.errors import InputError
+from gsomia.runtime.config import KEYS_DIR, RUN_FILE, data_dir_of, load_config
 from gsomia.runtime.host import NodeHost
 from gsomia.runtime.setup import add_peer, init_node
 
@@ -62,10 +64,15 @@ def cmd_serve(args: argparse.Namespace, now: datetime) -> int:
         logging.getLogger("gsomia.node").warning(
             "SCENARIO CLOCK %s: for demos and drills only, never in service", args.scenario_clock
         )
-    host = NodeHost(args.data, _passphrase(args), clock=clock)
+    data = args.data or (data_dir_of(args.config) if args.config else None)
+    if data is None:
+        raise InputError('give --data DIR, or data = "DIR" in the --config file',
+                         code="CONFIG_MISSING")  # fmt: skip
+    host = NodeHost(data, _passphrase(args), clock=clock, config_file=args.config)
     if args.json:
         emit_json({"party": host.config.party, "api": host.config.api_url,
-                   "channel": host.config.channel_url})  # fmt: skip
+                   "channel": host.config.channel_url, "transport": host.config.transport,
+                   "store": host.config.store.kind})  # fmt: skip
     host.serve_forever()
     return 0
 
@@ -129,7 +136,15 @@ def add_node_commands(top: Subparsers) -> None:
     p.add_argument("--api-port", type=int, default=0, help="REST API port (default: a free one)")
     p.add_argument("--channel-port", type=int, default=0, help="channel port (default: free)")
     p = add(sub, "serve", cmd_serve, "serve the REST API and the channel until Ctrl-C")
-    data(p)
+    p.add_argument("--data", type=Path, metavar="DIR",
+                   help="data directory (default: data = … in the --config file)")  # fmt: skip
+    p.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="configuration file instead of DATA/node.toml: store (sqlite | postgres) and "
+        "channel (http | nats); GSOMIA_* variables override it (docs/operations.md)",
+    )
     passphrase(p)
     p.add_argument(
         "--scenario-clock",
@@ -140,6 +155,7 @@ def add_node_commands(top: Subparsers) -> None:
     )
     p = add(sub, "info", cmd_info, "the node's addresses, peers, keys and whether it serves")
     data(p)
+    add_cot_commands(sub)  # issue 5: CoT listeners and client certificates
     peer = sub.add_parser("peer", help="partners' nodes")
     peer_sub = peer.add_subparsers(dest="peer_sub", metavar="SUBCOMMAND", required=True)
     p = add(peer_sub, "add", cmd_peer_add, "trust a partner's keys and record its address")

@@ -16,6 +16,10 @@
     [peers]                    # partners' channel addresses; their keys are in keys/trust.json
     JPN = "http://127.0.0.1:8542"
 
+    [cot]                      # CoT listeners and client certificates (gsomia.streaming.settings)
+
+    [store]  [nats]            # scale-out: PostgreSQL, NATS JetStream (gsomia.runtime.channels)
+
 Data directory (mode 0700)::
 
     node.toml       this file
@@ -40,8 +44,24 @@ from typing import Any, Final
 from gsomia.adapters.http_channel import peer_address
 from gsomia.errors import GsomiaError, InputError
 from gsomia.markings import validate_party
+from gsomia.runtime.channels import (
+    NatsSettings,
+    StoreSettings,
+    apply_environment,
+    parse_nats,
+    parse_store,
+)
+from gsomia.streaming.settings import CotSettings, parse_cot
 
-__all__ = ["CONFIG_FILE", "KEYS_DIR", "RUN_FILE", "NodeConfig", "load_config", "save_config"]
+__all__ = [
+    "CONFIG_FILE",
+    "KEYS_DIR",
+    "RUN_FILE",
+    "NodeConfig",
+    "data_dir_of",
+    "load_config",
+    "save_config",
+]
 
 CONFIG_FILE: Final = "node.toml"
 KEYS_DIR: Final = "keys"
@@ -61,6 +81,10 @@ class NodeConfig:
     api: tuple[str, int] = (_LOOPBACK, 0)
     channel: tuple[str, int] = (_LOOPBACK, 0)
     peers: Mapping[str, str] = field(default_factory=dict)
+    cot: CotSettings = field(default_factory=CotSettings)  # issue 5: CoT over TCP/TLS
+    store: StoreSettings = field(default_factory=StoreSettings)  # issue 7: sqlite | postgres
+    transport: str = "http"  # issue 7: the channel, http (ADR 0005) | nats (ADR 0010)
+    nats: NatsSettings = field(default_factory=NatsSettings)
 
     @property
     def api_url(self) -> str:
@@ -88,11 +112,15 @@ class NodeConfig:
             f"port = {self.api[1]}",
             "",
             "[channel]",
+            *([f'transport = "{self.transport}"'] if self.transport != "http" else []),
             f'host = "{self.channel[0]}"',
             f"port = {self.channel[1]}",
             "",
             "[peers]",
             *(f'{p} = "{u}"' for p, u in sorted(self.peers.items())),
+            *self.cot.to_toml(),
+            *self.store.to_toml(),
+            *self.nats.to_toml(),
         ]
         return "\n".join(lines) + "\n"
 
@@ -108,9 +136,12 @@ def _bind(raw: Any, what: str, path: Path) -> tuple[str, int]:
     return host, port
 
 
-def load_config(data: Path) -> NodeConfig:
-    """The configuration in ``data/node.toml``."""
-    path = Path(data) / CONFIG_FILE
+def load_config(
+    data: Path, *, file: Path | None = None, environ: Mapping[str, str] | None = None
+) -> NodeConfig:
+    """The configuration in ``data/node.toml`` (or in ``file``: ``node serve --config``), with
+    the ``GSOMIA_*`` overrides of ``environ`` if given (:mod:`gsomia.runtime.channels`)."""
+    path = Path(file) if file is not None else Path(data) / CONFIG_FILE
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -121,7 +152,7 @@ def load_config(data: Path) -> NodeConfig:
         ) from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise _invalid(f"cannot read {path}: {exc}", path) from None
-    unknown = set(raw) - {"party", "api", "channel", "peers"}
+    unknown = set(raw) - {"party", "api", "channel", "peers", "cot", "data", "store", "nats"}
     if unknown:
         raise _invalid(f"unknown settings in {path}: {sorted(unknown)}", path)
     try:
@@ -129,11 +160,21 @@ def load_config(data: Path) -> NodeConfig:
         peers = raw.get("peers", {})
         if not isinstance(peers, dict) or not all(isinstance(u, str) for u in peers.values()):
             raise _invalid("[peers] maps party codes to http://host:port", path)
+        channel = dict(raw.get("channel", {})) if isinstance(raw.get("channel"), dict) else None
+        transport = channel.pop("transport", "http") if channel is not None else "http"
         config = NodeConfig(
             party,
             _bind(raw.get("api", {}), "api", path),
-            _bind(raw.get("channel", {}), "channel", path),
+            _bind(raw.get("channel", {}) if channel is None else channel, "channel", path),
+            cot=parse_cot(raw.get("cot", {}), path),
+            store=parse_store(raw.get("store", {}), path),
+            transport=transport,
+            nats=parse_nats(raw.get("nats", {}), path),
         )
+        if transport not in ("http", "nats"):
+            raise _invalid(f"[channel] transport is http or nats, not {transport!r}", path)
+        if environ is not None:
+            config = apply_environment(config, environ)
         for peer, url in peers.items():
             config = config.with_peer(peer, url)
     except GsomiaError as exc:
@@ -141,6 +182,18 @@ def load_config(data: Path) -> NodeConfig:
             raise
         raise _invalid(f"{path}: {exc.message}", path) from None
     return config
+
+
+def data_dir_of(file: Path) -> Path | None:
+    """The ``data = "DIR"`` of a configuration file given to ``node serve --config``, if any."""
+    try:
+        raw = tomllib.loads(Path(file).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise _invalid(f"cannot read {file}: {exc}", Path(file)) from None
+    data = raw.get("data")
+    if data is not None and (not isinstance(data, str) or not data):
+        raise _invalid("data must be the path of the node's data directory", Path(file))
+    return None if data is None else Path(data)
 
 
 def save_config(data: Path, config: NodeConfig) -> Path:

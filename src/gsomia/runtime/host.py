@@ -40,16 +40,16 @@ from typing import Final
 import uvicorn
 
 from gsomia.adapters.clock import SystemClock
-from gsomia.adapters.http_channel import HttpChannel
 from gsomia.adapters.keystore_files import load_keys, load_trust
-from gsomia.adapters.sqlite_store import SqliteStore
 from gsomia.api import create_app
 from gsomia.catalog import builtin_registry
 from gsomia.errors import GsomiaError
 from gsomia.node import Node
 from gsomia.ports import Clock
 from gsomia.registry import Registry
+from gsomia.runtime.channels import open_channel, open_store, settler
 from gsomia.runtime.config import KEYS_DIR, RUN_FILE, NodeConfig, load_config
+from gsomia.runtime.tracks_host import TracksHost
 
 __all__ = ["BATCH", "IDLE_WAIT", "NodeHost"]
 
@@ -71,22 +71,17 @@ class NodeHost:
         *,
         registry: Registry | None = None,
         clock: Clock | None = None,
+        config_file: Path | None = None,
     ) -> None:
         self.data = Path(data)
-        self.config: NodeConfig = load_config(self.data)
+        self.config: NodeConfig = load_config(self.data, file=config_file, environ=os.environ)
         self.clock = clock or SystemClock()
         keys = load_keys(self.data / KEYS_DIR, passphrase)
         trust = load_trust(self.data / KEYS_DIR)
-        self.store = SqliteStore.in_data_dir(self.data)
+        self.store = open_store(self.config, self.data)  # issue 7: sqlite | postgres
         try:
-            self.channel = HttpChannel(
-                self.config.party,
-                keys,
-                trust,
-                clock=self.clock,
-                bind=self.config.channel,
-                peers=self.config.peers,
-            )
+            self.channel = open_channel(self.config, keys, trust, self.clock)  # http | nats
+            self._settle = settler(self.channel)  # NATS: ack once received items committed
         except BaseException:
             self.store.close()
             raise
@@ -99,8 +94,9 @@ class NodeHost:
             trust,
             self.clock,
         )
+        self.tracks = TracksHost(self.node, self.store, self.config.cot, self.data)  # issue 5
         api = uvicorn.Config(
-            create_app(self.node),
+            create_app(self.node, tracks=self.tracks.ingest),
             host=self.config.api[0],
             port=self.config.api[1],
             log_level="warning",
@@ -140,6 +136,7 @@ class NodeHost:
             time.sleep(0.01)
         sender.start()
         receiver.start()
+        self.tracks.start()  # CoT listeners, if configured
         self._write_run_file()
 
     def stop(self) -> None:
@@ -151,6 +148,7 @@ class NodeHost:
                 thread.join(timeout=10)
         with contextlib.suppress(OSError):
             (self.data / RUN_FILE).unlink()
+        self.tracks.stop()
         self.channel.close()
         self.store.close()
 
@@ -164,7 +162,7 @@ class NodeHost:
         try:
             self.start()
             log.info("%s node serving: API %s, channel %s", self.node.party, self.api_url,
-                     self.channel.url)  # fmt: skip
+                     getattr(self.channel, "url", "?"))  # fmt: skip
             while not self._stop.wait(0.5):
                 if not all(t.is_alive() for t in self._threads):
                     log.error("a node thread stopped; shutting down")
@@ -192,7 +190,9 @@ class NodeHost:
         while not self._stop.is_set():
             try:
                 summary = self.node.receive(limit=BATCH, timeout=IDLE_WAIT)
+                self._settle(True)
             except GsomiaError as exc:  # a store hiccup: the partner sends it again
+                self._settle(False)
                 log.warning("receive: %s (%s)", exc.message, exc.code)
                 self._stop.wait(0.2)
                 continue
@@ -206,7 +206,8 @@ class NodeHost:
             "party": self.node.party,
             "pid": os.getpid(),
             "api": self.api_url,
-            "channel": self.channel.url,
+            "channel": getattr(self.channel, "url", None),
+            "cot": self.tracks.run_info(),
         }
         temporary = path.with_suffix(".tmp")
         temporary.write_text(json.dumps(info) + "\n", encoding="utf-8")

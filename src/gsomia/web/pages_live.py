@@ -20,8 +20,9 @@ Routes
     (``reject``, ``NODE_FORBIDDEN``).  Answer: ``202`` with the track ids, the number of
     messages and the replay's duration in seconds.
 
-The real sensor ingest (issue 5) will publish into the same buffer; this feed is for drills,
-demos and tests, and every message it makes is marked ``simulated``.
+The node's real sensor ingest (CoT over TCP/TLS, ``POST /v1/tracks``; :mod:`gsomia.streaming`)
+publishes into the same hub; this feed is for drills, demos and tests, and every message it makes
+is marked ``simulated``.  A stream's backlog leaves out what is already stale at the node's now.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import asyncio
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable
+from functools import partial
 from itertools import islice
 from typing import Any, Final
 
@@ -39,14 +41,16 @@ from starlette.concurrency import run_in_threadpool
 
 from gsomia import strictjson
 from gsomia.errors import GsomiaError, InputError, TrackError
+from gsomia.labels import LabelSet
 from gsomia.node import Node, NodeForbiddenError
 from gsomia.node.directory import may
 from gsomia.ports import OfficialRecord, Role
+from gsomia.streaming import TrackHub, TrackLens
+from gsomia.streaming.lens import view_of
 from gsomia.tracks import TrackMessage
 from gsomia.tracks.simulate import LAUNCH_AREAS, MissileClass, Profile, Scenario, simulate
 from gsomia.web import sse
 from gsomia.web.core import PREFIX, Web, form_of
-from gsomia.web.live import TrackBuffer, TrackLens
 
 __all__ = ["REAUTH_S", "Feeder", "install", "scenario_from"]
 
@@ -90,7 +94,7 @@ def scenario_from(params: dict[str, Any], now: Any) -> tuple[Scenario, float]:
 class Feeder:
     """Simulated launches replayed into a buffer (at most :data:`MAX_RUNNING` at once)."""
 
-    def __init__(self, buffer: TrackBuffer) -> None:
+    def __init__(self, buffer: TrackHub) -> None:
         self.buffer = buffer
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -124,12 +128,15 @@ class Feeder:
             delay = due - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            self.buffer.publish(message)
+            try:
+                self.buffer.publish(message)
+            except TrackError:  # a track of the same id and instant already ran: stop this one
+                return
 
 
 async def track_events(
     node: Node,
-    buffer: TrackBuffer,
+    buffer: TrackHub,
     record: OfficialRecord,
     reauth: Callable[[], OfficialRecord | None],
 ) -> AsyncIterator[bytes]:
@@ -138,14 +145,14 @@ async def track_events(
     sub = buffer.subscribe()
     try:
         now = await run_in_threadpool(node.now)
-        backlog = list(lens.visible(sub.backlog, now))
+        backlog = list(lens.visible((m for m in sub.backlog if not m.is_stale(now)), now))
         yield sse.event("hello", {"party": node.party, "official": record.official.id,
                                   "reader": lens.reader, "backlog": len(backlog)})  # fmt: skip
         for view in backlog:
             yield sse.event("track", view)
         checked = stamped = time.monotonic()
         while True:
-            message = await sub.next(sse.HEARTBEAT_S)
+            delivery = await sub.next_delivery(sse.HEARTBEAT_S)
             if sub.overflowed:
                 yield sse.event("reset", {"reason": "the client fell behind"})
                 return
@@ -156,16 +163,22 @@ async def track_events(
                     return
                 lens = TrackLens(node, fresh)
                 checked = time.monotonic()
-            if message is None:
+            if delivery is None:
                 yield sse.comment()
                 continue
             if time.monotonic() - stamped > _NOW_TTL_S:
                 now, stamped = await run_in_threadpool(node.now), time.monotonic()
-            seen = lens.view(message, now)
-            if seen is not None:
-                yield sse.event("track", seen)
+            if delivery.message.is_stale(now):
+                continue
+            labels = lens.allows(delivery.message, now)
+            if labels is not None:  # the event's bytes are made once for every stream
+                yield delivery.form("sse", partial(_track_event, node, labels=labels))
     finally:
         sub.close()
+
+
+def _track_event(node: Node, message: TrackMessage, *, labels: LabelSet) -> bytes:
+    return sse.event("track", view_of(node, message, labels))
 
 
 def _stream(web: Web, record: OfficialRecord, reauth: Callable[[], OfficialRecord | None]

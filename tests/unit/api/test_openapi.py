@@ -45,6 +45,9 @@ ROUTES = {
     ("get", "/v1/visits"),
     ("post", "/v1/agreements/{agreement_id}/events"),
     ("get", "/v1/agreements/{agreement_id}/events"),
+    # issue 5: JSON track ingest (tests/unit/streaming/test_json_ingest.py)
+    ("post", "/v1/tracks"),
+    ("get", "/v1/tracks/stats"),
 }
 
 

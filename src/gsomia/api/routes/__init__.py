@@ -31,6 +31,7 @@ from gsomia.api.routes import (
     officials,
     outbox,
     release,
+    tracks,
     visits,
 )
 
@@ -45,5 +46,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     officials.router,
     audit.router,
     *(agreement_events.router, consent.router, breach.router, disposal.router, visits.router),
+    tracks.router,  # issue 5: JSON track ingest
 )
 """Every router the app serves, in the order of the OpenAPI document."""
