@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from gsomia.runtime.cluster import LocalCluster
 from gsomia.runtime.scenario import missile_label
 from tests.browser.conftest import shot, sign_in
+from tests.browser.test_accessibility import LOW_CONTRAST, UNLABELLED
 
 pytestmark = pytest.mark.integration
 
@@ -173,6 +175,90 @@ def test_verify_now_shows_progress_and_result(nodes: LocalCluster, page: Any) ->
     page.wait_for_selector('#verify[data-state="ok"]')
     assert page.locator("#verify-status").inner_text().startswith("Verified")
     shot(page, "audit-verified")
+
+
+def test_verify_now_rehashes_the_log_and_checks_the_partners(nodes: LocalCluster, page: Any
+                                                           ) -> None:  # fmt: skip
+    release(nodes, "검증 대상 (to be verified)")
+    sign_in(page, nodes, "KOR", "kor-analyst-1", then="/web/audit")
+    assert (
+        page.locator('#partner-checkpoints tr[data-partner="JPN"]').get_attribute("data-consistent")
+        == "yes"
+    )
+    page.get_by_role("button", name="Verify now").click()
+    page.wait_for_selector('#verify[data-state="ok"]')
+    status = page.locator("#verify-status").inner_text()
+    assert status.startswith("Verified: all ")
+    assert "entries re-hashed" in status
+    bar = page.locator("#verify-progress")
+    assert bar.get_attribute("value") == bar.get_attribute("max")
+    assert int(bar.get_attribute("max") or 0) > 0
+    assert "consistent" in page.locator('#verify-partners li[data-partner="JPN"]').inner_text()
+    shot(page, "audit-full-verified")
+    page.reload()
+    assert page.locator("#last-verification").inner_text().startswith("Verified at ")
+
+
+def test_a_visit_is_requested_and_decided_in_the_pages(nodes: LocalCluster, page: Any) -> None:
+    start = (datetime.now(UTC) + timedelta(days=7)).replace(microsecond=0)
+    sign_in(page, nodes, "KOR", "officer", then="/web/visits")
+    page.get_by_label("Name").fill("KIM Min-jun")
+    page.get_by_label("Clearance").select_option("군사II급비밀")
+    page.get_by_label("Post").fill("J2 analyst")
+    page.get_by_label("Host").select_option("JPN")
+    page.get_by_label("Official purpose").fill("missile warning data exchange procedures")
+    page.get_by_label("Start (RFC 3339 instant with offset)").fill(start.isoformat())
+    page.get_by_label("End (RFC 3339 instant with offset)").fill(
+        (start + timedelta(days=2)).isoformat()
+    )
+    page.get_by_role("button", name="Request the visit").click()
+    message = page.locator("#visits-message").inner_text()
+    found = re.search(r"Visit (\S+) requested", message)
+    assert found is not None, message
+    visit = found.group(1)
+    jpn = nodes.nodes["JPN"].client()
+    until(lambda: any(v["visit_id"] == visit for v in jpn.json("GET", "/v1/visits")["items"]))
+    page.context.clear_cookies()
+    sign_in(page, nodes, "JPN", "officer", then="/web/visits")
+    row = page.locator(f'#visits tr[data-visit="{visit}"]')
+    assert row.get_attribute("data-state") == "requested"
+    row.get_by_label("Highest level that may be disclosed").select_option("極秘")
+    row.get_by_label("Note").fill("escorted at all times")
+    row.get_by_role("button", name="Approve").click()
+    assert "approved up to 極秘" in page.locator("#visits-message").inner_text()
+    row = page.locator(f'#visits tr[data-visit="{visit}"]')
+    assert row.get_attribute("data-state") == "approved"
+    assert row.get_by_role("button", name="Approve").count() == 0
+    shot(page, "visit-decided")
+    kor = nodes.nodes["KOR"].client()
+    until(lambda: any(v["visit_id"] == visit and v["state"] == "approved"
+                      for v in kor.json("GET", "/v1/visits")["items"]))  # fmt: skip
+
+
+def test_a_breach_is_reported_from_the_item_and_investigated(nodes: LocalCluster, page: Any
+                                                            ) -> None:  # fmt: skip
+    item = release(nodes, "분실 신고 대상 (to be reported lost)")
+    sign_in(page, nodes, "JPN", "jpn-analyst-1", then=f"/web/items/{item}")
+    page.get_by_label("Kind").select_option("possible")
+    page.get_by_label("What happened").fill("printed copy not found in the safe")
+    page.get_by_role("button", name="Report").click()
+    assert "the originator KOR is notified" in page.locator("#breach-reported").inner_text()
+    page.context.clear_cookies()
+    sign_in(page, nodes, "JPN", "officer", then="/web/breaches")
+    row = page.locator("#breaches tr[data-breach]", has_text="printed copy not found").first
+    assert row.get_attribute("data-status") == "reported"
+    assert page.evaluate(UNLABELLED) == []
+    assert page.evaluate(LOW_CONTRAST) == []
+    row.get_by_label("Investigation").fill("safe log and interviews")
+    row.get_by_label("New status").select_option("investigating")
+    row.get_by_role("button", name="Record").click()
+    assert "now investigating" in page.locator("#breach-message").inner_text()
+    row = page.locator("#breaches tr[data-breach]", has_text="printed copy not found").first
+    assert row.get_attribute("data-status") == "investigating"
+    shot(page, "breach-investigating")
+    kor = nodes.nodes["KOR"].client()
+    until(lambda: any(b["status"] == "investigating" and b["investigation"] ==
+                      "safe log and interviews" for b in kor.json("GET", "/v1/breaches")["items"]))  # fmt: skip
 
 
 def test_keyboard_reaches_the_main_controls(nodes: LocalCluster, page: Any) -> None:

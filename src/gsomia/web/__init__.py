@@ -17,8 +17,8 @@ Modules
 buffer and what an official may see of it), :mod:`~gsomia.web.sse` (Server-Sent Events),
 :mod:`~gsomia.web.timeline` (the agreement's life as SVG shapes), and one module per page group:
 :mod:`~gsomia.web.pages_agreements`, :mod:`~gsomia.web.pages_exchanges`,
-:mod:`~gsomia.web.pages_cases` (consent, breaches), :mod:`~gsomia.web.pages_audit`,
-:mod:`~gsomia.web.pages_live`.
+:mod:`~gsomia.web.pages_cases` (consent, hub approvals, breaches), :mod:`~gsomia.web.pages_visits`,
+:mod:`~gsomia.web.pages_audit`, :mod:`~gsomia.web.pages_live`.
 
 The dashboard never imports adapters, the in-memory fakes, a database driver or the API's
 modules (import-linter contracts hold it to that).

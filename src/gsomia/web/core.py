@@ -25,16 +25,18 @@ from zoneinfo import ZoneInfo
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from starlette.concurrency import run_in_threadpool
 
 from gsomia.errors import GsomiaError
 from gsomia.instants import format_instant
 from gsomia.node import Node
+from gsomia.node.audit_view import AuditIndex, context_of
 from gsomia.node.directory import may
 from gsomia.ports import OfficialRecord, Role
 from gsomia.web.live import TrackBuffer
 from gsomia.web.sessions import Session, SessionStore, cookie_name
 
-__all__ = ["PREFIX", "STATIC", "Viewer", "Web", "form_of"]
+__all__ = ["FORM_CODE", "PREFIX", "STATIC", "Viewer", "Web", "form_of"]
 
 PREFIX: Final = "/web"
 STATIC: Final = f"{PREFIX}/static"
@@ -58,6 +60,7 @@ PAGE_HEADERS: Final = {
 }
 _LANG: Final = {"KOR": "ko", "JPN": "ja"}
 _CSRF_CODE: Final = "WEB_CSRF_INVALID"
+FORM_CODE: Final = "WEB_FORM_INVALID"
 
 
 @dataclass(frozen=True)
@@ -80,14 +83,17 @@ class Viewer:
 
 @dataclass
 class Web:
-    """One node's dashboard: the node, sessions, tracks, templates (see the module docstring)."""
+    """One node's dashboard: the node, sessions, tracks, templates, audit index (module docstring)."""
 
     node: Node
     sessions: SessionStore = field(default_factory=SessionStore)
     buffer: TrackBuffer = field(default_factory=TrackBuffer)
     env: Environment = field(init=False)
+    audit_index: AuditIndex = field(init=False)
+    """The partners' checkpoints and relay approvals, followed in the log (Audit, Hub approvals)."""
 
     def __post_init__(self) -> None:
+        self.audit_index = AuditIndex(context_of(self.node))
         self.env = Environment(
             loader=PackageLoader("gsomia.web", "templates"),
             autoescape=select_autoescape(["html", "svg"], default=True),
@@ -170,8 +176,10 @@ class Web:
             links.append(("exchanges", "Exchanges"))
         if viewer.has(party, *officers):
             links.append(("consent", "Consent requests"))
+            links.append(("approvals", "Hub approvals"))
         if viewer.has(party, Role.SECURITY_OFFICER):
             links.append(("breaches", "Breaches"))
+            links.append(("visits", "Visits"))
         links += [("audit", "Audit"), ("live", "Live missile warning")]
         return links
 
@@ -197,6 +205,27 @@ class Web:
             message="This form was not sent from this session's page. Reload the page and try "
             "again.", reasons=[],
         )  # fmt: skip
+
+    def form_refused(self, request: Request, viewer: Viewer, message: str) -> Response:
+        """400 ``WEB_FORM_INVALID`` for a form the node cannot be asked with; audited (``reject``)."""
+        route = getattr(request.scope.get("route"), "path", request.url.path)
+        try:
+            self.node.audit_refused_request(f"{request.method} {route}", FORM_CODE, viewer.id)
+        except GsomiaError as err:
+            return self.error(request, viewer, err)
+        return self.render(request, "error.html", viewer, status=400, title="Form refused",
+                           code=FORM_CODE, message=message, reasons=[])  # fmt: skip
+
+    async def posted(self, request: Request) -> tuple[Viewer, dict[str, str]] | Response:
+        """The signed-in viewer and the form of a POST with this session's CSRF token; else the
+        answer to send (sign-in, or the audited CSRF refusal)."""
+        form = form_of(await request.body())
+        viewer = await run_in_threadpool(self.viewer, request)
+        if viewer is None:
+            return self.to_login(request)
+        if not viewer.session.csrf_ok(form.get("csrf")):
+            return await run_in_threadpool(self.csrf_refused, request, viewer)
+        return viewer, form
 
     def to_login(self, request: Request) -> RedirectResponse:
         """Redirect to the sign-in page, remembering where the official was going."""

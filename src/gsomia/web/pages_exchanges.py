@@ -25,7 +25,7 @@ from gsomia.errors import GsomiaError
 from gsomia.instants import format_instant
 from gsomia.labels import RELEASABLE_TO, TOPIC, Category, CategoryType, OriginatorLabel
 from gsomia.node import NodeAccessDeniedError
-from gsomia.ports import DeliveryState, HeldItem, ItemState, OutboxEntry, Role
+from gsomia.ports import BreachKind, DeliveryState, HeldItem, ItemState, OutboxEntry, Role
 from gsomia.web.core import PREFIX, Viewer, Web, form_of, lang
 from gsomia.web.live import marking_view
 
@@ -214,7 +214,7 @@ def install(router: APIRouter, web: Web) -> None:
         viewer = web.viewer(request)
         if viewer is None:
             return web.to_login(request)
-        return _item(web, request, viewer, item_id, None)
+        return _item(web, request, viewer, item_id, None, request.query_params.get("breach", ""))
 
     @router.post(f"{PREFIX}/items/{{item_id}}/read", include_in_schema=False)
     async def read(item_id: str, request: Request) -> Response:
@@ -227,8 +227,8 @@ def install(router: APIRouter, web: Web) -> None:
         return await run_in_threadpool(_item, web, request, viewer, item_id, True)
 
 
-def _item(web: Web, request: Request, viewer: Viewer, item_id: str, read: bool | None
-          ) -> Response:  # fmt: skip
+def _item(web: Web, request: Request, viewer: Viewer, item_id: str, read: bool | None,
+          reported: str = "") -> Response:  # fmt: skip
     node = web.node
     try:
         item = node.item(viewer.record, item_id[:64])  # not found if the viewer may not see it
@@ -258,4 +258,5 @@ def _item(web: Web, request: Request, viewer: Viewer, item_id: str, read: bool |
         request, "item.html", viewer, item=_row(web, item), receipts=receipts, content=content,
         can_read=viewer.has(node.party, Role.READER),
         state_changed=format_instant(item.state_changed) if item.state_changed else "",
+        reported=reported[:64], kinds=[k.value for k in BreachKind],
     )  # fmt: skip

@@ -21,7 +21,14 @@ from starlette.concurrency import run_in_threadpool
 
 from gsomia.errors import GsomiaError
 from gsomia.node import Node
-from gsomia.web import pages_agreements, pages_audit, pages_cases, pages_exchanges, pages_live
+from gsomia.web import (
+    pages_agreements,
+    pages_audit,
+    pages_cases,
+    pages_exchanges,
+    pages_live,
+    pages_visits,
+)
 from gsomia.web.core import PREFIX, STATIC, Web, form_of
 from gsomia.web.live import TrackBuffer
 from gsomia.web.pages_audit import AuditVerifier
@@ -161,6 +168,7 @@ def create_router(
     pages_agreements.install(router, web)
     pages_exchanges.install(router, web)
     pages_cases.install(router, web)
+    pages_visits.install(router, web)
     pages_audit.install(router, web, verify_audit)
     pages_live.install(router, web)
     return router
