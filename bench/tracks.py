@@ -1,0 +1,147 @@
+"""Track fan-out, side by side with taky in the same run (issue 5 §4; PRODUCT.md §7).
+
+Starts taky 0.10 (a Python TAK server; it pins Flask 2, so it lives in its own virtual
+environment, ``.venv-taky``, made on first use) and a gsomia node on loopback, and drives both with
+the same load generator (bench/_cotload.py): one sensor connection and N tactical clients over CoT
+TCP (TAK protocol version 0).  Ours runs with its checks on: each event is decoded with the strict
+codec under its 4774 label, ingest is by an authenticated ``sensor_feed`` connection, and every
+delivery passes the per-client label and Art. 7 decision (cached per client and label).  taky
+checks nothing and broadcasts to every client.
+
+Runs: 3 clients x 200 msg/s, 10 clients x 100 msg/s (p50, p99, max, lost) and a flood with 10
+clients (deliveries per second, lost).  ``--quick`` shortens each run.
+
+Usage::
+
+    .venv/bin/python bench/tracks.py [--quick] [--json] [--no-taky]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _cotload import Target, flood, messages, paced, plain
+
+ROOT = Path(__file__).resolve().parents[1]
+TAKY_VENV = ROOT / ".venv-taky"
+TAKY_VERSION = "0.10"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listening on 127.0.0.1:{port} after {timeout} s")
+
+
+def taky_binary() -> Path:
+    """taky's entry point in its own venv, installed from PyPI on first use."""
+    exe = TAKY_VENV / "bin" / "taky"
+    if not exe.exists():
+        print(f"==> installing taky {TAKY_VERSION} into {TAKY_VENV}", file=sys.stderr)
+        base = getattr(sys, "_base_executable", sys.executable)
+        subprocess.run([base, "-m", "venv", str(TAKY_VENV)], check=True)
+        subprocess.run(
+            [str(TAKY_VENV / "bin" / "pip"), "install", "-q", f"taky=={TAKY_VERSION}"],
+            check=True,
+        )
+    return exe
+
+
+@contextlib.contextmanager
+def taky_server() -> Iterator[Target]:
+    """taky's COT server on a free loopback port (no TLS, in-memory persistence)."""
+    exe = taky_binary()
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="gsomia-taky-") as tmp:
+        conf = Path(tmp) / "taky.conf"
+        conf.write_text(
+            "[taky]\nhostname = localhost\nnode_id = BENCH\nbind_ip = 127.0.0.1\n"
+            f"root_dir = {tmp}\n\n[cot_server]\nport = {port}\n\n[ssl]\nenabled = false\n"
+        )
+        proc = subprocess.Popen(
+            [str(exe), "-c", str(conf), "-l", "error"],
+            cwd=tmp,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_port(port)
+            opener = plain("127.0.0.1", port)
+            yield Target("taky", sensor=opener, client=opener)
+        finally:
+            proc.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(10)
+            if proc.poll() is None:
+                proc.kill()
+
+
+def measure(target: Target, quick: bool) -> dict[str, Any]:
+    """The three runs of the module docstring against ``target``."""
+    seconds = 3.0 if quick else 15.0
+    flood_n = 5_000 if quick else 30_000
+    out: dict[str, Any] = {}
+    for clients, rate in ((3, 200.0), (10, 100.0)):
+        events = messages(int(rate * seconds))
+        out[f"{clients}x{int(rate)}"] = asyncio.run(paced(target, events, clients, rate))
+    out["flood_10"] = asyncio.run(flood(target, messages(flood_n), 10))
+    return out
+
+
+def headline(runs: dict[str, Any]) -> dict[str, Any]:
+    """The keys the issue asks for, from the runs of :func:`measure`."""
+    return {
+        "p99_ms_10x100": runs["10x100"]["p99_ms"],
+        "p50_ms_10x100": runs["10x100"]["p50_ms"],
+        "flood_deliveries_per_s": runs["flood_10"]["deliveries_per_s"],
+        "lost": sum(r["lost"] for r in runs.values()),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="short runs (seconds, not minutes)")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--no-taky", action="store_true", help="measure ours only")
+    args = parser.parse_args(argv)
+    result: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}}
+    runs: dict[str, Any] = {}
+    if not args.no_taky:
+        with taky_server() as target:
+            runs["taky"] = measure(target, args.quick)
+        result["taky"] = headline(runs["taky"])
+    result["runs"] = runs
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for name, r in runs.items():
+            for run, fig in r.items():
+                print(f"{name:5} {run:8} {json.dumps(fig)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
