@@ -311,3 +311,24 @@ def test_a_decided_consent_request_is_final_and_never_deleted(tmp_path: Path) ->
             other.execute("DELETE FROM consent_requests")
     finally:
         other.close()
+
+
+def test_list_and_due_queries_walk_their_indexes(tmp_path: Path) -> None:
+    """On millions of rows a plan that scans or sorts is a timeout (bench/store_queries.py)."""
+    from gsomia.adapters.sqlite_store import queries as q  # noqa: PLC0415
+
+    SqliteStore.in_data_dir(tmp_path / "data").close()
+    with sqlite3.connect(tmp_path / "data" / STORE_FILE) as db:
+
+        def plan(sql: str, *params: object) -> str:
+            rows = db.execute("EXPLAIN QUERY PLAN " + sql, params).fetchall()
+            return " | ".join(row[3] for row in rows)
+
+        due = plan(q.SELECT_DUE, "2024-01-01T00:00:00.000000Z", 100)
+        assert "outbox_due" in due
+        assert "TEMP B-TREE" not in due
+        assert "outbox_state" in plan(q.SELECT_OUTBOX_IN_STATE, 0, "pending", 100)
+        assert "outbox_subject" in plan(q.SELECT_OUTBOX_OF_SUBJECT, 0, "item-1", 100)
+        assert "items_state" in plan(q.SELECT_ITEMS_IN_STATE, "held", "", 100)
+        assert plan(q.SELECT_ITEMS, "", 100).startswith("SEARCH items USING INDEX")
+        assert plan(q.SELECT_OUTBOX, 0, 100) == "SEARCH outbox USING INTEGER PRIMARY KEY (rowid>?)"

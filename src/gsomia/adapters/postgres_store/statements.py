@@ -10,6 +10,7 @@ those statements, computed once per statement and cached:
 * an optional filter ``?N IS NULL OR column = ?N`` becomes ``CAST($N AS text) IS NULL OR …``:
   PostgreSQL must know a parameter's type where it first meets it, and every optional filter of
   the store is on text;
+* SQLite's ``INDEXED BY name`` hint is dropped (PostgreSQL plans from its statistics);
 * :data:`OVERRIDES` gives the few statements whose PostgreSQL text differs otherwise: the two
   sequence numbers taken as ``MAX + 1`` under the writer lock (SQLite's ``AUTOINCREMENT``), and a
   boolean compared as a boolean.
@@ -78,6 +79,7 @@ OVERRIDES: Final[Mapping[str, str]] = {
 
 _NUMBERED = re.compile(r"\?(\d+)")
 _OPTIONAL = re.compile(r"\$(\d+) IS NULL")
+_INDEXED_BY = re.compile(r" INDEXED BY [a-z_]+")
 
 
 @functools.cache
@@ -95,7 +97,7 @@ def postgres(sqlite_statement: str) -> str:
     else:
         parts = sqlite_statement.split("?")
         text = parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], start=1))
-    return _OPTIONAL.sub(r"CAST($\1 AS text) IS NULL", text)
+    return _INDEXED_BY.sub("", _OPTIONAL.sub(r"CAST($\1 AS text) IS NULL", text))
 
 
 def is_write(sqlite_statement: str) -> bool:

@@ -49,9 +49,12 @@ SELECT_OUTBOX_OF_SUBJECT: Final = (
 SELECT_OUTBOX_OF_SUBJECT_IN_STATE: Final = (
     "SELECT " + _OUTBOX_WHERE + "subject = ?3 AND state = ?2 AND seq > ?1 ORDER BY seq LIMIT ?4"
 )
+# INDEXED BY: the delivery loop's query must walk the partial index in its order, never the list
+# index ``outbox (state, seq)`` plus a sort of every pending row (PostgreSQL drops the hint).
 SELECT_DUE: Final = (
     "SELECT seq, key, recipient, kind, subject, payload, created, state, attempts, "
-    "next_attempt, last_attempt, last_error, settled FROM outbox WHERE state = 'pending' "
+    "next_attempt, last_attempt, last_error, settled FROM outbox INDEXED BY outbox_due "
+    "WHERE state = 'pending' "
     "AND next_attempt <= ? ORDER BY next_attempt, seq LIMIT ?"
 )
 INSERT_OUTBOX: Final = (
