@@ -70,6 +70,49 @@ def taky_binary() -> Path:
     return exe
 
 
+SENSOR, WATCH = "kor-radar-bench", "kor-watch-bench"
+
+
+@contextlib.contextmanager
+def our_node() -> Iterator[Target]:
+    """A KOR node process with two plain CoT listeners: the sensor's and the watch officers'."""
+    from datetime import UTC, datetime, timedelta  # noqa: PLC0415
+
+    from gsomia.runtime.cluster import LocalCluster  # noqa: PLC0415
+    from gsomia.runtime.config import RUN_FILE  # noqa: PLC0415
+    from gsomia.runtime.scenario import _official  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory(prefix="gsomia-bench-tracks-") as tmp:
+        cluster = LocalCluster(Path(tmp), ("KOR",))
+        cluster.create(datetime.now(UTC) - timedelta(days=1))
+        data = cluster.nodes["KOR"].data
+        for official in (SENSOR, WATCH):
+            subprocess.run(
+                [sys.executable, "-m", "gsomia.cli.main", "node", "cot", "listen", "--data",
+                 str(data), "--port", "0", "--official", official, "--json"],
+                check=True, capture_output=True,
+            )  # fmt: skip
+        cluster.start()
+        try:
+            cluster.enrol(
+                {
+                    "KOR": [
+                        _official(SENSOR, "KOR", "군사II급비밀", ("NK-MISSILE",), "sensor_feed"),
+                        _official(WATCH, "KOR", "군사II급비밀", ("NK-MISSILE",), "reader"),
+                    ]
+                }
+            )
+            run = json.loads((data / RUN_FILE).read_text(encoding="utf-8"))
+            ports = {c["official"]: int(c["url"].rsplit(":", 1)[1]) for c in run["cot"]}
+            yield Target(
+                "ours",
+                sensor=plain("127.0.0.1", ports[SENSOR]),
+                client=plain("127.0.0.1", ports[WATCH]),
+            )
+        finally:
+            cluster.stop()
+
+
 @contextlib.contextmanager
 def taky_server() -> Iterator[Target]:
     """taky's COT server on a free loopback port (no TLS, in-memory persistence)."""
@@ -99,10 +142,8 @@ def taky_server() -> Iterator[Target]:
                 proc.kill()
 
 
-def measure(target: Target, quick: bool) -> dict[str, Any]:
+def measure(target: Target, seconds: float, flood_n: int) -> dict[str, Any]:
     """The three runs of the module docstring against ``target``."""
-    seconds = 3.0 if quick else 15.0
-    flood_n = 5_000 if quick else 30_000
     out: dict[str, Any] = {}
     for clients, rate in ((3, 200.0), (10, 100.0)):
         events = messages(int(rate * seconds))
@@ -126,12 +167,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="short runs (seconds, not minutes)")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--no-taky", action="store_true", help="measure ours only")
+    parser.add_argument(
+        "--seconds", type=float, help="length of each paced run (default 15, quick 3)"
+    )
+    parser.add_argument(
+        "--flood", type=int, help="events in the flood (default 30,000, quick 5,000)"
+    )
     args = parser.parse_args(argv)
+    seconds = args.seconds or (3.0 if args.quick else 15.0)
+    flood_n = args.flood or (5_000 if args.quick else 30_000)
     result: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}}
     runs: dict[str, Any] = {}
+    with our_node() as target:
+        runs["ours"] = measure(target, seconds, flood_n)
+    result["ours"] = headline(runs["ours"])
     if not args.no_taky:
         with taky_server() as target:
-            runs["taky"] = measure(target, args.quick)
+            runs["taky"] = measure(target, seconds, flood_n)
         result["taky"] = headline(runs["taky"])
     result["runs"] = runs
     if args.json:

@@ -39,3 +39,26 @@ def test_audit_bench_smoke(tmp_path) -> None:
     assert ours["durable_appends_per_s"] > 0
     assert ours["inclusion_proof_p50_us"] > 0
     assert result["pymerkle"]["appends_per_s"] > 0
+
+
+def test_tracks_bench_smoke() -> None:
+    """bench/tracks.py against our node only (taky is installed by the full bench run)."""
+    result = run_bench("tracks.py", "--no-taky", "--seconds", "1", "--flood", "500")
+    ours = result["ours"]
+    assert ours["lost"] == 0
+    assert ours["flood_deliveries_per_s"] > 0
+    assert ours["p99_ms_10x100"] >= ours["p50_ms_10x100"] > 0
+    for run in result["runs"]["ours"].values():
+        assert run["duplicated"] == 0
+        assert run["reordered"] == 0
+
+
+def test_store_queries_bench_smoke() -> None:
+    """bench/store_queries.py fills through the store, doubles in SQL and times every query."""
+    result = run_bench(
+        "store_queries.py", "--items", "3000", "--base", "1000", "--queries", "20", "--store",
+        "sqlite",
+    )  # fmt: skip
+    queries = result["sqlite"]["queries"]
+    assert result["sqlite"]["items"] == 3000
+    assert {"inbox_page", "ledger_page", "ledger_pending", "due", "receipts"} <= set(queries)
