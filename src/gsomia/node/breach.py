@@ -4,7 +4,10 @@ against recurrence.  The status is visible to both nodes.
 
 Report (:func:`report`)
   Any active official of this node may report (Art. 17 says "any"; no role is needed) a breach of
-  an item this node holds or held, whatever its state.  In ONE unit of work: the
+  an item this node holds or held, whatever its state, that the official may see: officers see
+  every item, anyone else only items Art. 7 would let them read (clearance, duty, register; the
+  item's state aside).  An item one may not see is answered as unknown (``NODE_ITEM_NOT_FOUND``),
+  so a report is no oracle for which item ids exist.  In ONE unit of work: the
   :class:`~gsomia.ports.BreachRecord` (status ``reported``, version 1), a ``breach`` audit record
   and, unless this node is the originator, a signed BREACH_REPORT notice to the originator's node
   in the outbox, which is then tried at once (:func:`gsomia.node._acts.send_now`) and retried with
@@ -33,7 +36,7 @@ from datetime import datetime
 from gsomia.audit.records import AuditKind
 from gsomia.errors import GsomiaError
 from gsomia.node import _acts
-from gsomia.node._acts import SECURITY, Handled, may, refuse, refused
+from gsomia.node._acts import OFFICERS, SECURITY, Handled, may, refuse, refused
 from gsomia.node._context import Context, ident
 from gsomia.node.errors import (
     NodeConflictError,
@@ -42,11 +45,13 @@ from gsomia.node.errors import (
     NodeItemNotFoundError,
     NodeRecordNotFoundError,
 )
+from gsomia.policy import access
 from gsomia.ports import (
     BREACH_TRANSITIONS,
     BreachKind,
     BreachRecord,
     BreachStatus,
+    HeldItem,
     OfficialRecord,
     check_limit,
 )
@@ -56,6 +61,15 @@ from gsomia.proofs.notices import FieldValue, Notice, NoticeKind
 __all__ = ["listing", "on_report", "on_update", "report", "update"]
 
 _BREACH = AuditKind.BREACH
+
+
+def _visible(ctx: Context, official: OfficialRecord | None, item: HeldItem) -> bool:
+    """Whether ``official`` may see ``item`` at all: an officer, or Art. 7 on its labels."""
+    if may(official, ctx.party, OFFICERS):
+        return True
+    return official is not None and (
+        access(ctx.registry, official.official, item.labels, ctx.party, item.topic).allowed
+    )
 
 
 def report(
@@ -73,8 +87,8 @@ def report(
         refuse(ctx, _BREACH, now, who, subject, NodeInputError(problem), {"problem": problem})
     with ctx.store.read() as reader:
         item = reader.item(item_id) if isinstance(item_id, str) else None
-    if item is None:
-        error = NodeItemNotFoundError(f"{ctx.party} holds no item {subject}")
+    if item is None or not _visible(ctx, official, item):
+        error = NodeItemNotFoundError(f"{ctx.party} holds no item {subject} you may see")
         refuse(ctx, _BREACH, now, who, subject, error)
     breach_id = str(uuid.uuid4())
     notice: Notice | None = None

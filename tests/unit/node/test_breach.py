@@ -20,6 +20,7 @@ from gsomia.ports import BreachKind, BreachStatus
 from gsomia.proofs.notices import NoticeKind
 from tests.unit.node.casekit import forged, notices, released_to_japan, replay, settled, tampered
 from tests.unit.node.cluster import (
+    JPN_NO_DUTY,
     JPN_READER,
     JPN_SECURITY,
     KOR_SECURITY,
@@ -208,6 +209,22 @@ def test_refusals_are_audited_and_store_nothing(cluster: Cluster) -> None:
         ("NODE_ITEM_NOT_FOUND",), ("NODE_FORBIDDEN",), ("NODE_BREACH_NOT_FOUND",),
         ("NODE_INPUT_INVALID",), ("NODE_BREACH_CLOSED",), ("NODE_FORBIDDEN",),
     ]  # fmt: skip
+
+
+def test_an_item_the_reporter_may_not_see_is_answered_as_unknown(cluster: Cluster) -> None:
+    """No oracle: a report on an item one may not see (Art. 7) is refused as if it were absent."""
+    item_id = released_to_japan(cluster)
+    jpn = cluster.nodes["JPN"]
+    answers = []
+    for unseen in (item_id, "no-such-item"):
+        with pytest.raises(NodeItemNotFoundError) as exc:
+            jpn.report_breach(JPN_NO_DUTY, unseen, "possible", "a copy may have been seen")
+        answers.append((exc.value.code, str(exc.value).replace(unseen, "ID")))
+    assert answers[0] == answers[1]
+    assert jpn.breaches(JPN_SECURITY) == []
+    denials = [(r.actor, r.reasons) for r in cluster.audit("JPN") if r.decision == "deny"]
+    assert denials == [(JPN_NO_DUTY, ("NODE_ITEM_NOT_FOUND",))] * 2
+    jpn.report_breach(JPN_SECURITY, item_id, "possible", "reported by the officer instead")
 
 
 def test_a_breach_of_its_own_item_stays_at_the_originator(cluster: Cluster) -> None:
