@@ -62,3 +62,15 @@ def test_store_queries_bench_smoke() -> None:
     queries = result["sqlite"]["queries"]
     assert result["sqlite"]["items"] == 3000
     assert {"inbox_page", "ledger_page", "ledger_pending", "due", "receipts"} <= set(queries)
+
+
+def test_scale_bench_smoke() -> None:
+    """bench/scale.py --quick: embedded and 1, 2, 4 JPN workers on PostgreSQL + JetStream."""
+    result = run_bench("scale.py", "--quick")
+    assert set(result["scaleout"]) == {"1", "2", "4"}
+    for run in [result["embedded"], *result["scaleout"].values()]:
+        assert {"items_per_s", "p99_ms", "lost", "duplicated"} <= set(run)
+        assert run["released"] == result["items"]
+        assert run["lost"] == 0
+        assert run["duplicated"] == 0
+        assert all(run["audit_verified"].values())
