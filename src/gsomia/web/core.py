@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -226,6 +226,24 @@ class Web:
         if not viewer.session.csrf_ok(form.get("csrf")):
             return await run_in_threadpool(self.csrf_refused, request, viewer)
         return viewer, form
+
+    async def act(
+        self, request: Request, action: Callable[[Viewer, dict[str, str]], Response]
+    ) -> Response:
+        """A form POST: :meth:`posted`, then ``action(viewer, form)`` in a worker thread (it calls
+        the node, which blocks); a refusal the action raises is shown by :meth:`error`."""
+        got = await self.posted(request)
+        if isinstance(got, Response):
+            return got
+        viewer, form = got
+
+        def run() -> Response:
+            try:
+                return action(viewer, form)
+            except GsomiaError as err:
+                return self.error(request, viewer, err)
+
+        return await run_in_threadpool(run)
 
     def to_login(self, request: Request) -> RedirectResponse:
         """Redirect to the sign-in page, remembering where the official was going."""

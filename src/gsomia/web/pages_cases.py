@@ -141,21 +141,13 @@ def install(router: APIRouter, web: Web) -> None:
 
     @router.post(f"{PREFIX}/approvals/{{consent_id}}/revoke", include_in_schema=False)
     async def revoke(consent_id: str, request: Request) -> Response:
-        got = await web.posted(request)
-        if isinstance(got, Response):
-            return got
-        viewer, _ = got
-
-        def run() -> Response:
-            try:
-                done = web.node.revoke_consent(viewer.record, consent_id[:128])
-            except GsomiaError as err:
-                return web.error(request, viewer, err)
+        def run(viewer: Viewer, _: dict[str, str]) -> Response:
+            done = web.node.revoke_consent(viewer.record, consent_id[:128])
             message = (f"Approval {done.consent.consent_id} withdrawn: the signed revocation is "
                        f"on its way to {done.consent.holder}.")  # fmt: skip
             return _approvals_page(web, request, viewer, message)
 
-        return await run_in_threadpool(run)
+        return await web.act(request, run)
 
     @router.get(f"{PREFIX}/breaches", include_in_schema=False)
     def breaches(request: Request) -> Response:
@@ -166,19 +158,11 @@ def install(router: APIRouter, web: Web) -> None:
 
     @router.post(f"{PREFIX}/breaches", include_in_schema=False)
     async def report(request: Request) -> Response:
-        got = await web.posted(request)
-        if isinstance(got, Response):
-            return got
-        viewer, form = got
-
-        def run() -> Response:
-            try:
-                done = web.node.report_breach(
-                    viewer.record, form.get("item_id", "").strip()[:128], form.get("kind", ""),
-                    form.get("description", "").strip(),
-                )  # fmt: skip
-            except GsomiaError as err:
-                return web.error(request, viewer, err)
+        def run(viewer: Viewer, form: dict[str, str]) -> Response:
+            done = web.node.report_breach(
+                viewer.record, form.get("item_id", "").strip()[:128], form.get("kind", ""),
+                form.get("description", "").strip(),
+            )  # fmt: skip
             if form.get("back") == "item" or not viewer.has(web.node.party, Role.SECURITY_OFFICER):
                 target = f"{PREFIX}/items/{quote(done.item_id, safe='')}?breach={done.breach_id}"
                 return RedirectResponse(target, status_code=303)
@@ -187,29 +171,21 @@ def install(router: APIRouter, web: Web) -> None:
             return _breaches_page(web, request, viewer,
                                   f"Breach {done.breach_id} reported{note}.")  # fmt: skip
 
-        return await run_in_threadpool(run)
+        return await web.act(request, run)
 
     @router.post(f"{PREFIX}/breaches/{{breach_id}}", include_in_schema=False)
     async def update(breach_id: str, request: Request) -> Response:
-        got = await web.posted(request)
-        if isinstance(got, Response):
-            return got
-        viewer, form = got
-
-        def run() -> Response:
-            try:
-                done = web.node.update_breach(
-                    viewer.record, breach_id[:128], status=form.get("status", ""),
-                    investigation=form.get("investigation"), results=form.get("results"),
-                    measures=form.get("measures"),
-                )  # fmt: skip
-            except GsomiaError as err:
-                return web.error(request, viewer, err)
+        def run(viewer: Viewer, form: dict[str, str]) -> Response:
+            done = web.node.update_breach(
+                viewer.record, breach_id[:128], status=form.get("status", ""),
+                investigation=form.get("investigation"), results=form.get("results"),
+                measures=form.get("measures"),
+            )  # fmt: skip
             to = "" if done.originator == web.node.party else f", sent to {done.originator}"
             message = f"Breach {done.breach_id} is now {done.status} (version {done.version}{to})."
             return _breaches_page(web, request, viewer, message)
 
-        return await run_in_threadpool(run)
+        return await web.act(request, run)
 
 
 def _approval_row(web: Web, record: ConsentRecord) -> dict[str, Any]:

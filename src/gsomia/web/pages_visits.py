@@ -20,7 +20,6 @@ from typing import Any, Final
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
 from gsomia.errors import GsomiaError
 from gsomia.instants import format_instant, parse_instant
@@ -79,12 +78,7 @@ def install(router: APIRouter, web: Web) -> None:
 
     @router.post(f"{PREFIX}/visits", include_in_schema=False)
     async def ask(request: Request) -> Response:
-        got = await web.posted(request)
-        if isinstance(got, Response):
-            return got
-        viewer, form = got
-
-        def run() -> Response:
+        def run(viewer: Viewer, form: dict[str, str]) -> Response:
             try:
                 start = parse_instant(form.get("start", "").strip())
                 end = parse_instant(form.get("end", "").strip())
@@ -94,43 +88,31 @@ def install(router: APIRouter, web: Web) -> None:
                 )  # fmt: skip
             except GsomiaError as err:
                 return web.form_refused(request, viewer, err.message)
-            try:
-                done = web.node.request_visit(
-                    viewer.record, visitor, form.get("host", ""), form.get("purpose", "").strip(),
-                    start, end,
-                )  # fmt: skip
-            except GsomiaError as err:
-                return web.error(request, viewer, err)
+            done = web.node.request_visit(
+                viewer.record, visitor, form.get("host", ""), form.get("purpose", "").strip(),
+                start, end,
+            )  # fmt: skip
             message = (
                 f"Visit {done.visit_id} requested: the signed request is on its way to {done.host}."
             )
             return _page(web, request, viewer, message)
 
-        return await run_in_threadpool(run)
+        return await web.act(request, run)
 
     @router.post(f"{PREFIX}/visits/{{visit_id}}/decision", include_in_schema=False)
     async def decide(visit_id: str, request: Request) -> Response:
-        got = await web.posted(request)
-        if isinstance(got, Response):
-            return got
-        viewer, form = got
-
-        def run() -> Response:
+        def run(viewer: Viewer, form: dict[str, str]) -> Response:
             decision = form.get("decision")
             if decision not in ("approve", "deny"):
                 return web.form_refused(request, viewer, "choose approve or deny")
             approve = decision == "approve"
-            try:
-                done = web.node.decide_visit(
-                    viewer.record, visit_id[:128], approve=approve,
-                    level=form.get("level") if approve else None,
-                    note=form.get("note", "").strip(),
-                )  # fmt: skip
-            except GsomiaError as err:
-                return web.error(request, viewer, err)
+            done = web.node.decide_visit(
+                viewer.record, visit_id[:128], approve=approve,
+                level=form.get("level") if approve else None, note=form.get("note", "").strip(),
+            )  # fmt: skip
             what = f"approved up to {done.level}" if done.state is VisitState.APPROVED else "denied"
             message = (f"Visit {done.visit_id} {what}: the signed decision is on its way to "
                        f"{done.requester}.")  # fmt: skip
             return _page(web, request, viewer, message)
 
-        return await run_in_threadpool(run)
+        return await web.act(request, run)
