@@ -119,13 +119,15 @@ _COPY = {  # one doubling round: rows of ids below the offset copied to ids offs
 }
 
 
-def _copy_sql(kind: str, offset: int) -> list[str]:
+def _copy_sql(kind: str, offset: int, count: int) -> list[str]:
+    """Copy the rows of the first ``count`` items to ids ``offset`` higher."""
+
     def renumber(col: str) -> str:
         if kind == "sqlite":
             return f"'item-' || printf('%08d', CAST(substr({col}, 6) AS INTEGER) + {offset})"
         return f"'item-' || lpad((substr({col}, 6)::int + {offset})::text, 8, '0')"
 
-    below = f"'{_item_id(offset)}'"
+    below = f"'{_item_id(count)}'"
     return [
         _COPY["items"].format(new_id=renumber("item_id"), below=below),
         _COPY["outbox"].format(
@@ -142,11 +144,7 @@ def replicate(kind: str, where: str, have: int, n: int, progress: Callable[[int]
     """Double the ``have`` items (with their messages and receipts) until there are ``n``."""
     while have < n:
         step = min(have, n - have)
-        statements = _copy_sql(kind, have)
-        if step < have:  # last round: copy only the first ``step`` rows
-            statements = [
-                sql.replace(f"< '{_item_id(have)}'", f"< '{_item_id(step)}'") for sql in statements
-            ]
+        statements = _copy_sql(kind, have, step)
         if kind == "sqlite":
             with contextlib.closing(sqlite3.connect(where)) as db, db:
                 for sql in statements:
