@@ -4,18 +4,21 @@ Every attack in ``tests/adversarial`` is held to PRODUCT.md §8 the same way: th
 its stable code, the node's store holds exactly what it held before (its *whole* content, every
 table, compared value by value), and the node's audit log gained a record naming the code.  A
 verified item that is refused is also recorded in the inbox as ``rejected`` (ADR 0004 §5: a
-replay gets the same answer); that is the refusal's own record, and :meth:`Watch.rejected`
-checks it rather than ignoring it.
+replay gets the same answer), and answered with a signed negative receipt (ADR 0011: the issued
+receipt of the item, and one receipt message to the sender, refusing it with the code): those
+are the refusal's own records, and :meth:`Watch.rejected` checks them rather than ignoring them.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 from gsomia.audit.records import AuditKind, AuditRecord
-from gsomia.ports import InboxOutcome, Store
+from gsomia.node.framing import FrameKind, decode
+from gsomia.ports import InboxOutcome, ReceiptDirection, Store
 from gsomia.testing import InMemoryStore
 
 
@@ -78,21 +81,34 @@ class Watch:
     ) -> AuditRecord:
         """The attack was refused with ``code``, audited, and left nothing else behind.
 
-        With ``inbox``, the one other change allowed is the inbox entry that records the
-        refusal of a verified item (outcome ``rejected``, the same codes).
+        With ``inbox``, the other changes allowed are the inbox entry that records the refusal
+        of a verified item (outcome ``rejected``, the same codes) and its signed negative receipt
+        (ADR 0011): the item's issued receipt, and receipt messages that refuse those items only.
         """
         changed = self.changed()
         if inbox:
-            assert changed <= {"inbox"}, changed
-            added = {
-                k: v
-                for k, v in contents(self.store)["inbox"].items()
-                if k not in self.before["inbox"]
-            }
+            assert changed <= {"inbox", "receipts", "outbox", "seq"}, changed
+            after = contents(self.store)
+            added = {k: v for k, v in after["inbox"].items() if k not in self.before["inbox"]}
             assert added, "a refused verified item is recorded in the inbox"
             for entry in added.values():
                 assert entry.outcome is InboxOutcome.REJECTED
                 assert code in entry.reasons
+            receipts = [v for k, v in after["receipts"].items() if k not in self.before["receipts"]]
+            assert {(r.item_id, r.direction) for r in receipts} <= {
+                (i, ReceiptDirection.ISSUED) for i in added
+            }
+            for key, out in after["outbox"].items():
+                if key in self.before["outbox"]:
+                    continue
+                assert out.message.kind == "receipt", out.message
+                frame = decode(out.message.payload)
+                assert frame.kind is FrameKind.RECEIPTS
+                for line in frame.body.split(b"\n")[3:]:  # the entries: refusals, with the code
+                    entry_value = json.loads(line)
+                    assert entry_value[0] in added
+                    assert entry_value[2] == "refused"
+                    assert code in entry_value[4]
         else:
             assert changed == set(), f"the attack left state behind in {sorted(changed)}"
         records = [r for r in self.new_records() if code in r.reasons]

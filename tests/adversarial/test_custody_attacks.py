@@ -15,22 +15,21 @@ from datetime import timedelta
 
 import pytest
 
+from gsomia.audit import merkle
 from gsomia.audit.records import AuditKind
-from gsomia.envelope import SealedItem, open_item, seal
+from gsomia.envelope import NodeKeys, SealedItem, open_item, seal, signing
 from gsomia.labels import AlternativeLabel, LabelSet
 from gsomia.node._custody import item_binding
-from gsomia.node.framing import Frame, decode, receipt_frame
+from gsomia.node.framing import Frame, decode, receipts_frame
 from gsomia.policy import Code, Consent, ConsentKind
 from gsomia.ports import DeliveryState, HeldItem, ReceiptDirection
 from gsomia.proofs import (
     TokenInputError,
-    _token,
     issue_consent,
-    issue_receipt,
-    tokens,
+    receipt_batch,
     verify_consent,
-    verify_receipt,
 )
+from gsomia.proofs.receipt_batch import BatchHead, ReceiptEntry, issue_receipts, verify_receipts
 from tests.adversarial.forge import deliver, genuine, kor_label, send_raw
 from tests.adversarial.harness import Watch
 from tests.unit.node.cluster import (
@@ -47,11 +46,12 @@ from tests.unit.node.cluster import (
 WHY = "joint assessment of NK missile launches"
 
 
-# -- receipts ------------------------------------------------------------------------------------
+# -- receipts (batch receipts, gsomia-receipts/1, ADR 0011) ------------------------------------
 
 
 def _receipt_pending(cluster: Cluster) -> tuple[str, bytes]:
-    """KOR released to JPN, JPN accepted and signed its receipt, which has not left JPN yet."""
+    """KOR released to JPN, JPN accepted and signed its receipt, which has not left JPN yet; the
+    item's extract of that receipt."""
     item_id = release_to_japan(cluster).item_id
     cluster.nodes["KOR"].deliver_due()
     cluster.nodes["JPN"].receive()
@@ -61,11 +61,26 @@ def _receipt_pending(cluster: Cluster) -> tuple[str, bytes]:
     return item_id, issued.token
 
 
+def _genuine(cluster: Cluster, token: bytes) -> tuple[BatchHead, ReceiptEntry]:
+    verified = verify_receipts(token, cluster.nodes["KOR"]._ctx.trust, cluster.clock.now())
+    ((entry, _),) = verified.entries
+    return verified.head, entry
+
+
+def _signed_by(keys: NodeKeys, head: BatchHead, entries: list[ReceiptEntry]) -> bytes:
+    """What a compromised node can sign with its own key, whatever the head says."""
+    lines = [e.line() for e in entries]
+    head_bytes = receipt_batch._head_bytes(head, len(lines), merkle.root(lines))
+    kid, sig = signing.sign(keys, head_bytes, context=signing.SigningContext.RECEIPTS)
+    signature = f"{kid} {receipt_batch._b64u(sig)}".encode()
+    return b"\n".join((b"gsomia-receipts/1", head_bytes, signature, *lines))
+
+
 def _receipt_attack(cluster: Cluster, sender: str, token: bytes) -> Watch:
     watch = Watch(cluster.stores["KOR"])
-    send_raw(cluster, sender, "KOR", receipt_frame(token), key="receipt-attack")
+    send_raw(cluster, sender, "KOR", receipts_frame(token), key="receipt-attack")
     summary = cluster.nodes["KOR"].receive()
-    assert summary.receipts == 0
+    assert summary.receipts == summary.receipts_refused == 0
     return watch
 
 
@@ -74,13 +89,14 @@ def _still_pending(cluster: Cluster, item_id: str) -> None:
         entry = kor.outbox_entry(f"{item_id}:JPN")
         assert entry is not None
         assert entry.state is DeliveryState.PENDING
+        assert kor.receipt(item_id, "JPN", ReceiptDirection.RECEIVED) is None
 
 
 def test_replayed_receipt_changes_nothing(cluster: Cluster) -> None:
     _, token = _receipt_pending(cluster)
     cluster.pump()  # the genuine receipt settles the delivery
     watch = Watch(cluster.stores["KOR"])
-    send_raw(cluster, "JPN", "KOR", receipt_frame(token), key="receipt-replay")
+    send_raw(cluster, "JPN", "KOR", receipts_frame(token), key="receipt-replay")
     summary = cluster.nodes["KOR"].receive()
     assert (summary.receipts, summary.receipts_duplicate) == (0, 1)
     watch.untouched()
@@ -90,7 +106,7 @@ def test_replayed_receipt_is_audited(cluster: Cluster) -> None:
     _, token = _receipt_pending(cluster)
     cluster.pump()
     watch = Watch(cluster.stores["KOR"])
-    send_raw(cluster, "JPN", "KOR", receipt_frame(token), key="receipt-replay")
+    send_raw(cluster, "JPN", "KOR", receipts_frame(token), key="receipt-replay")
     cluster.nodes["KOR"].receive()
     assert watch.new_records(), "the replayed receipt left no audit record"
 
@@ -98,20 +114,33 @@ def test_replayed_receipt_is_audited(cluster: Cluster) -> None:
 def test_receipt_for_another_digest(cluster: Cluster) -> None:
     """JPN's node signs a receipt for the right item id but bytes KOR never sent."""
     item_id, token = _receipt_pending(cluster)
-    jpn = cluster.nodes["JPN"]._ctx
-    genuine_receipt = verify_receipt(token, cluster.nodes["KOR"]._ctx.trust, cluster.clock.now())
-    other = issue_receipt(replace(genuine_receipt, item_digest="00" * 32), jpn.keys)
-    watch = _receipt_attack(cluster, "JPN", other)
+    head, entry = _genuine(cluster, token)
+    other = issue_receipts(head, [replace(entry, digest="00" * 32)], cluster.nodes["JPN"]._ctx.keys)
+    watch = _receipt_attack(cluster, "JPN", other.token)
     watch.rejected("NODE_RECEIPT_MISMATCH", kind=AuditKind.REJECT)
     _still_pending(cluster, item_id)
 
 
 def test_receipt_for_another_item(cluster: Cluster) -> None:
     item_id, token = _receipt_pending(cluster)
-    jpn = cluster.nodes["JPN"]._ctx
-    genuine_receipt = verify_receipt(token, cluster.nodes["KOR"]._ctx.trust, cluster.clock.now())
-    other = issue_receipt(replace(genuine_receipt, item_id="never-sent-item"), jpn.keys)
-    watch = _receipt_attack(cluster, "JPN", other)
+    head, entry = _genuine(cluster, token)
+    other = issue_receipts(
+        head, [replace(entry, item_id="never-sent-item")], cluster.nodes["JPN"]._ctx.keys
+    )
+    watch = _receipt_attack(cluster, "JPN", other.token)
+    watch.rejected("NODE_RECEIPT_MISMATCH", kind=AuditKind.REJECT)
+    _still_pending(cluster, item_id)
+
+
+def test_refusal_for_an_item_the_partner_accepted_is_for_what_we_sent_only(
+    cluster: Cluster,
+) -> None:
+    """A negative receipt settles only the digest KOR sent: one for other bytes is refused."""
+    item_id, token = _receipt_pending(cluster)
+    head, entry = _genuine(cluster, token)
+    refusal = replace(entry, digest="11" * 32, accepted=False, codes=("AGREEMENT_TERMINATED",))
+    other = issue_receipts(head, [refusal], cluster.nodes["JPN"]._ctx.keys)
+    watch = _receipt_attack(cluster, "JPN", other.token)
     watch.rejected("NODE_RECEIPT_MISMATCH", kind=AuditKind.REJECT)
     _still_pending(cluster, item_id)
 
@@ -126,28 +155,33 @@ def test_receipt_relayed_by_another_partner(cluster: Cluster) -> None:
 
 def test_receipt_with_a_forged_signature(cluster: Cluster) -> None:
     item_id, token = _receipt_pending(cluster)
-    at = token.index(b'"sig":"') + 8
-    forged = token[:at] + (b"A" if token[at : at + 1] != b"A" else b"B") + token[at + 1 :]
-    watch = _receipt_attack(cluster, "JPN", forged)
+    magic, head, signature, *rest = token.split(b"\n")
+    kid, sig = signature.split(b" ")
+    forged = kid + b" " + (b"A" if sig[:1] != b"A" else b"B") + sig[1:]
+    watch = _receipt_attack(cluster, "JPN", b"\n".join((magic, head, forged, *rest)))
     watch.rejected("TOKEN_SIGNATURE_INVALID", kind=AuditKind.REJECT)
+    _still_pending(cluster, item_id)
+
+
+def test_truncated_batch_receipt(cluster: Cluster) -> None:
+    """A batch receipt with an entry cut off no longer gives its signed root: nothing settles."""
+    item_id, token = _receipt_pending(cluster)
+    head, entry = _genuine(cluster, token)
+    keys = cluster.nodes["JPN"]._ctx.keys
+    two = issue_receipts(head, [entry, replace(entry, item_id="another-item")], keys).token
+    watch = _receipt_attack(cluster, "JPN", two.rsplit(b"\n", 1)[0])
+    watch.rejected("TOKEN_MALFORMED", kind=AuditKind.REJECT)
     _still_pending(cluster, item_id)
 
 
 def test_receipt_signed_by_a_party_it_does_not_name(cluster: Cluster) -> None:
     """The USA's node signs a receipt that says JPN received the item."""
     item_id, token = _receipt_pending(cluster)
-    genuine_receipt = verify_receipt(token, cluster.nodes["KOR"]._ctx.trust, cluster.clock.now())
+    head, entry = _genuine(cluster, token)
+    usa_keys = cluster.nodes["USA"]._ctx.keys
     with pytest.raises(TokenInputError):  # issuing refuses another party's statement
-        issue_receipt(genuine_receipt, cluster.nodes["USA"]._ctx.keys)
-    forged = _token.issue(
-        _token.RECEIPT,
-        genuine_receipt,
-        tokens._receipt_claims(genuine_receipt),
-        tokens._receipt_from,
-        cluster.nodes["USA"]._ctx.keys,
-        "USA",  # the check that the signer is the recipient the claims name is the verifier's
-        cluster.clock.now(),
-    )
+        issue_receipts(head, [entry], usa_keys)
+    forged = _signed_by(usa_keys, head, [entry])  # the verifier checks the signer is the recipient
     watch = _receipt_attack(cluster, "JPN", forged)
     watch.rejected("TOKEN_SIGNER_MISMATCH", kind=AuditKind.REJECT)
     _still_pending(cluster, item_id)

@@ -223,7 +223,7 @@ def test_consent_decided_by_an_official_without_the_role(cluster: Cluster) -> No
 def test_garbage_frame_on_the_channel(cluster: Cluster) -> None:
     """A partner node (or a bug in one) sends bytes that are no frame at all."""
     watch = Watch(cluster.stores["JPN"])
-    for n, junk in enumerate((b"", b"\x00", b"\x09reserved", b"\x01\x40" + b"A" * 70)):
+    for n, junk in enumerate((b"", b"\x00", b"\x0areserved", b"\x01\x40" + b"A" * 70)):
         send_raw(cluster, "KOR", "JPN", junk, key=f"junk-{n}")
     summary = cluster.nodes["JPN"].receive()
     assert summary.rejected == 4

@@ -319,6 +319,28 @@ def test_a_cancelled_message_is_not_retried_but_a_late_receipt_still_counts(stor
         assert uow.acknowledge("item-1/JPN", at=T0).state is DeliveryState.ACKNOWLEDGED
 
 
+def test_a_message_refused_by_the_partner_is_cancelled_with_the_reason(store: Store) -> None:
+    """A signed negative receipt settles the message for good, its codes kept (ADR 0011)."""
+    with store.unit_of_work() as uow:
+        uow.enqueue(message())
+        uow.record_attempt("item-1/JPN", at=T0, next_attempt=T0, error="partner down")
+        refused = uow.cancel("item-1/JPN", at=T0, reason="REFUSED AGREEMENT_TERMINATED")
+        assert (refused.state, refused.settled) == (DeliveryState.CANCELLED, T0)
+        assert refused.last_error == "REFUSED AGREEMENT_TERMINATED"
+        assert uow.due(T0 + timedelta(days=1)) == []
+        with pytest.raises(StoreError):  # settled: not refused twice
+            uow.cancel("item-1/JPN", at=T0, reason="REFUSED AGAIN")
+    with store.read() as r:
+        assert r.outbox_entry("item-1/JPN") == refused
+        assert r.outbox(state=DeliveryState.CANCELLED) == [refused]
+    with store.unit_of_work() as uow:
+        uow.enqueue(message("item-2/JPN"))
+        with pytest.raises(InputError):  # longer than last_error may be: nothing changes
+            uow.cancel("item-2/JPN", at=T0, reason="x" * 10_000)
+    with store.read() as r:
+        assert r.outbox_entry("item-2/JPN").state is DeliveryState.PENDING  # type: ignore[union-attr]
+
+
 def test_due_orders_by_next_attempt_then_enqueue_order(store: Store) -> None:
     with store.unit_of_work() as uow:
         for n in range(5):

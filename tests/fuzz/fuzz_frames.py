@@ -17,6 +17,7 @@ from gsomia.node.framing import (
     notice_ack_frame,
     notice_frame,
     receipt_frame,
+    receipts_frame,
     revoked_frame,
     token_frame,
 )
@@ -31,6 +32,7 @@ def seeds() -> Iterable[bytes]:
     yield item_frame("NK-MISSILE", "early warning", b"GSMA sealed")
     yield item_frame("NK-NUCLEAR", "경보 purpose", b"sealed", (b'{"a":1}', b'{"b":2}'))
     yield receipt_frame(b'{"typ":"gsomia-receipt/1"}')
+    yield receipts_frame(b"gsomia-receipts/1\n{}\nkid sig\n[]")
     yield token_frame(FrameKind.CONSENT_GRANTED, b"{}")
     yield token_frame(FrameKind.CONSENT_REQUEST, b'{"request_id":"r-1"}')
     yield revoked_frame(b'{"consent":1}', b'{"revocation":1}')
@@ -49,6 +51,8 @@ def TestOneInput(data: bytes) -> None:
         assert item_frame(frame.topic, frame.purpose, frame.body, frame.proofs) == data
     elif frame.kind is FrameKind.RECEIPT:
         assert receipt_frame(frame.body) == data
+    elif frame.kind is FrameKind.RECEIPTS:
+        assert receipts_frame(frame.body) == data
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from tests.fuzz import (
     fuzz_label_json,
     fuzz_label_xml,
     fuzz_notes,
+    fuzz_receipts,
     fuzz_strictjson,
     fuzz_tokens,
 )
@@ -28,6 +29,7 @@ TARGETS: dict[str, tuple[ModuleType, int]] = {  # target, inputs beyond the seed
     "envelope": (fuzz_envelope, 15_000),
     "tokens": (fuzz_tokens, 10_000),
     "notes": (fuzz_notes, 10_000),
+    "receipts": (fuzz_receipts, 10_000),
     "frames": (fuzz_frames, 30_000),
     "strictjson": (fuzz_strictjson, 30_000),
 }

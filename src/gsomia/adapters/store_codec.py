@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from gsomia.errors import GsomiaError, StoreError
 from gsomia.instants import require_aware
@@ -88,15 +88,27 @@ def decode(row: Any, build: Callable[[Any], R], table: str) -> R:
         ) from exc
 
 
+_LABELS_MEMO: dict[LabelSet, str] = {}
+_LABELS_MEMO_ENTRIES: Final = 256
+
+
 def labels_text(labels: LabelSet) -> str:
     """The label set as compact JSON with sorted members (:func:`json_codec.to_dict`).
 
     Not the RFC 8785 form, which is only needed for hashing: the stdlib encoder is about ten times
-    faster, and :func:`json_codec.loads` reads either back into the same label set.
+    faster, and :func:`json_codec.loads` reads either back into the same label set.  Memoized by
+    value (label sets are immutable and hashable): a batch of releases under one label encodes it
+    once; a full memo is cleared and refills (bounded, safe across threads).
     """
-    return json.dumps(
-        json_codec.to_dict(labels), ensure_ascii=False, separators=(",", ":"), sort_keys=True
-    )
+    text = _LABELS_MEMO.get(labels)
+    if text is None:
+        text = json.dumps(
+            json_codec.to_dict(labels), ensure_ascii=False, separators=(",", ":"), sort_keys=True
+        )
+        if len(_LABELS_MEMO) >= _LABELS_MEMO_ENTRIES:
+            _LABELS_MEMO.clear()
+        _LABELS_MEMO[labels] = text
+    return text
 
 
 def item_params(item: HeldItem) -> tuple[Any, ...]:

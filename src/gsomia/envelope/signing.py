@@ -17,6 +17,12 @@ context             prefix                              message that follows
                                                         TISA relay approval)
 ``REVOCATION``      ``gsomia-proof/1 revocation\\0``     canonical JSON of a revocation token
 ``RECEIPT``         ``gsomia-proof/1 receipt\\0``        canonical JSON of a receipt (Art. 7)
+``RECEIPTS``        ``gsomia-proof/1 receipts\\0``       canonical JSON of a batch receipt's head,
+                                                        naming the Merkle root of its entries
+                                                        (:mod:`gsomia.proofs.receipt_batch`)
+``LINK``            ``gsomia-link/1 handshake\\0``     the SHA-256 of a partner track link's
+                                                        handshake transcript (ADR 0012,
+                                                        :mod:`gsomia.streaming.link_wire`)
 ``NOTE``            (none)                              a C2SP signed-note text (c2sp.org/signed-
                                                         note, type 0x01): no NUL byte, and not
                                                         starting with ``cosignature/v1\\n``
@@ -75,7 +81,9 @@ class SigningContext(Enum):
     CONSENT = b"gsomia-proof/1 consent\x00"
     REVOCATION = b"gsomia-proof/1 revocation\x00"
     RECEIPT = b"gsomia-proof/1 receipt\x00"
+    RECEIPTS = b"gsomia-proof/1 receipts\x00"  # batch receipts (ADR 0011)
     CHANNEL = b"gsomia-channel/1 request\x00"
+    LINK = b"gsomia-link/1 handshake\x00"  # partner track links (ADR 0012)
     NOTE = b""
     COSIGNATURE = _COSIGNATURE_HEADER
 

@@ -23,6 +23,7 @@ class Tally:
     messages: int = 0
     notices: int = 0  # signed notices applied, acknowledgements settled (node/notice_inbound.py)
     notices_deferred: int = 0
+    receipts_refused: int = 0  # negative receipts that settled an item as refused (ADR 0011)
 
     def merge(self, other: Tally) -> None:
         """Add ``other``'s counts (a batch that committed) to these."""
@@ -36,6 +37,7 @@ class Tally:
         self.messages += other.messages
         self.notices += other.notices
         self.notices_deferred += other.notices_deferred
+        self.receipts_refused += other.receipts_refused
 
     def summary(self) -> ReceiveSummary:
         """The immutable summary."""
@@ -50,4 +52,5 @@ class Tally:
             self.messages,
             notices=self.notices,
             notices_deferred=self.notices_deferred,
+            receipts_refused=self.receipts_refused,
         )

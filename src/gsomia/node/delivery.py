@@ -6,9 +6,10 @@ Theory of operation
 (:class:`~gsomia.ports.Backoff`) in ONE unit of work *before* sending, then sends.  A crash at any
 point causes at most a resend, never a loss; a :class:`~gsomia.ports.ChannelError` needs no
 further write, the retry being already scheduled.  A message that was taken stays pending until
-the partner's receipt (or acknowledgement) settles it; receipts we send are settled once the
-channel takes them, since the sender's retries of the item bring the stored receipt back if one
-is lost.
+the partner's receipt (or acknowledgement) settles it: acknowledged, or cancelled for good by
+the partner's signed refusal (a negative receipt, :mod:`gsomia.node.receipts`); receipts we send
+are settled once the channel takes them, since the sender's retries of the item bring the stored
+receipt back if one is lost.
 
 When the channel is a :class:`~gsomia.ports.BatchChannel`, the messages claimed for one partner
 go in exchanges of up to :data:`MAX_BATCH_MESSAGES` messages and :data:`MAX_BATCH_BYTES` bytes,

@@ -17,11 +17,14 @@ Custody beyond the first recipient (TISA relay, Art. 6 forward; :mod:`gsomia.nod
     CONSENT_REVOKED     0x07 | consent token length (2 bytes) | gsomia-consent/1 token
                              | gsomia-revocation/1 token
     ACK                 0x08 | the idempotency key (ASCII) of the message acknowledged
+    RECEIPTS            0x09 | a batch receipt (gsomia-receipts/1, full or extract;
+                             gsomia.proofs.receipt_batch, ADR 0011): one signature for every
+                             item of a run, each accepted or refused (a negative receipt)
 
 An ITEM_WITH_PROOF is an ITEM to which the originator's signed proofs are attached: a node that
 does not know it refuses it as an unknown kind, and a plain ITEM keeps its meaning.  Kinds
 0x10-0x1F are reserved for the Art. 6, 8, 13 and 17 messages of :mod:`gsomia.node.breach` and its
-kin; 0x09-0x0F for later custody messages.
+kin; 0x0A-0x0F for later custody messages.
 
 Signed notices (Arts. 6, 8, 13, 17; :mod:`gsomia.node.breach`, :mod:`gsomia.node.disposal`,
 :mod:`gsomia.node.visits`; docs/wire-format.md §11)::
@@ -67,6 +70,7 @@ __all__ = [
     "notice_ack_frame",
     "notice_frame",
     "receipt_frame",
+    "receipts_frame",
     "revoked_frame",
     "token_frame",
 ]
@@ -88,6 +92,7 @@ class FrameKind(IntEnum):
     CONSENT_REFUSED = 0x06
     CONSENT_REVOKED = 0x07
     ACK = 0x08
+    RECEIPTS = 0x09
     # signed notices (node/breach.py, node/disposal.py, node/visits.py)
     BREACH_REPORT = 0x10
     BREACH_UPDATE = 0x11
@@ -272,6 +277,13 @@ def receipt_frame(token: bytes) -> bytes:
     return bytes((FrameKind.RECEIPT,)) + token
 
 
+def receipts_frame(token: bytes) -> bytes:
+    """Frame a batch receipt token (full or extract)."""
+    if not token:
+        raise ValueError("a receipts frame needs a token")
+    return bytes((FrameKind.RECEIPTS,)) + token
+
+
 def decode(payload: bytes) -> Frame:
     """The frame ``payload`` holds; :class:`FrameError` if it holds none."""
     if not isinstance(payload, bytes) or len(payload) < 2:
@@ -279,6 +291,8 @@ def decode(payload: bytes) -> Frame:
     kind = payload[0]
     if kind == FrameKind.RECEIPT:
         return Frame(FrameKind.RECEIPT, payload[1:])
+    if kind == FrameKind.RECEIPTS:
+        return Frame(FrameKind.RECEIPTS, payload[1:])
     if FrameKind.CONSENT_REQUEST <= kind <= FrameKind.ACK:
         return _custody(kind, payload)
     if FrameKind.BREACH_REPORT <= kind <= FrameKind.NOTICE_ACK:

@@ -11,15 +11,21 @@ A sealed item
      ``NODE_SENDER_MISMATCH``.
   2. An item id already in the inbox is a duplicate or a replay: audited (``reject``,
      ``DUPLICATE_ITEM``), never stored twice, answered with the receipt stored the first time.
-  3. :func:`gsomia.policy.accept` decides at ``clock.now()``; a denial is audited and recorded in
-     the inbox as rejected (so a replay gets the same answer), and nothing else is stored.
+  3. :func:`gsomia.policy.accept` decides at ``clock.now()``; a denial is audited, recorded in
+     the inbox as rejected (so a replay gets the same answer) and answered with a signed negative
+     receipt (:mod:`gsomia.node.receipts`, ADR 0011) that ends the sender's retries.
   4. In ONE unit of work: the ``accept`` audit record, the inbox entry, the held item with the
      label set extended by this node's alternative label (Art. 4: the originator's name and our
      equivalent level), and the signed receipt (:func:`gsomia.proofs.issue_receipt`) quoting the
      audit index and the checkpoint ``(size, root)`` that includes it, recorded and enqueued to
      the sender.  The sealed bytes are stored as received: sealed at rest (Arts. 9-12).
 
-A receipt
+Items in a run of plain ITEM frames are handled by :mod:`gsomia.node.inbound_batch` and answered
+with ONE signed batch receipt per sender (``gsomia-receipts/1``, :mod:`gsomia.node.receipts`);
+an item received alone (with proofs: TISA relay, Art. 6 forward) gets the per-item receipt of
+step 4.  Batch receipts that arrive are settled by :func:`gsomia.node.receipts.settle`.
+
+A receipt (``gsomia-receipt/1``)
   :func:`gsomia.proofs.verify_receipt` against the trust store; the signer must be the
   authenticated sender, the receipt must name this node as the item's sender, and its digest must
   be SHA-256 of the sealed item we sent (``NODE_RECEIPT_MISMATCH`` otherwise).  Then, in one unit
@@ -38,13 +44,16 @@ from gsomia.envelope import EnvelopeError, open_item
 from gsomia.errors import GsomiaError
 from gsomia.labels import AlternativeLabel, LabelSet
 from gsomia.node import _custody, consent_inbound, inbound_batch, notice_inbound, relay
+from gsomia.node import receipts as node_receipts
 from gsomia.node._context import Context, ident
 from gsomia.node._tally import Tally as _Tally
+from gsomia.node.delivery import MAX_BATCH_MESSAGES
 from gsomia.node.errors import FrameError
 from gsomia.node.framing import Frame, FrameKind, decode, receipt_frame
 from gsomia.node.results import ReceiveSummary
 from gsomia.policy import accept
 from gsomia.ports import (
+    BatchChannel,
     ConsentRecord,
     HeldItem,
     Inbound,
@@ -86,6 +95,7 @@ def receive(ctx: Context, limit: int, timeout: float = 0.0) -> ReceiveSummary:
     tally = _Tally()
     items: list[tuple[Inbound, Frame]] = []
     receipts: list[tuple[Inbound, bytes]] = []
+    batches: list[tuple[Inbound, bytes]] = []  # batch receipts (node/receipts.py, ADR 0011)
     messages = ctx.channel.receive(limit=check_limit(limit), timeout=timeout)
     _audit_channel_refusals(ctx)
     for message in messages:
@@ -100,10 +110,13 @@ def receive(ctx: Context, limit: int, timeout: float = 0.0) -> ReceiveSummary:
         if frame.kind is FrameKind.RECEIPT:
             receipts.append((message, frame.body))
             continue
+        if frame.kind is FrameKind.RECEIPTS:
+            batches.append((message, frame.body))
+            continue
         if frame.kind is FrameKind.ITEM:
             items.append((message, frame))
             continue
-        _flush(ctx, tally, items, receipts)
+        _flush(ctx, tally, items, receipts, batches)
         if frame.kind in consent_inbound.FRAME_KINDS:  # Art. 6 (node/consent.py)
             handled = consent_inbound.receive(ctx, message, frame.kind, frame.body, frame.proofs)
             tally.duplicates += handled.duplicate
@@ -114,7 +127,7 @@ def receive(ctx: Context, limit: int, timeout: float = 0.0) -> ReceiveSummary:
             _notice(tally, notice_inbound.receive(ctx, message, frame))
         else:  # ITEM_WITH_PROOF: relayed (TISA) or forwarded (Art. 6)
             _item(ctx, tally, message, frame.body, frame.topic, frame.purpose, frame.proofs)
-    _flush(ctx, tally, items, receipts)
+    _flush(ctx, tally, items, receipts, batches)
     return tally.summary()
 
 
@@ -123,6 +136,7 @@ def _flush(
     tally: _Tally,
     items: list[tuple[Inbound, Frame]],
     receipts: list[tuple[Inbound, bytes]],
+    batches: list[tuple[Inbound, bytes]],
 ) -> None:
     """Handle the pending runs, each in one unit of work; if a run's unit fails, nothing of it
     was stored, and its messages are handled one at a time instead."""
@@ -135,14 +149,21 @@ def _flush(
                 _item(ctx, tally, message, frame.body, frame.topic, frame.purpose)
         else:
             tally.merge(batch)
-            for resend in resends:  # best effort: the sender retries until a receipt gets through
-                with contextlib.suppress(GsomiaError):
-                    ctx.channel.send(
-                        resend.party,
-                        receipt_frame(resend.token),
-                        idempotency_key=f"receipt:{resend.item_id}",
-                    )
+            _resend(ctx, resends)
         items.clear()
+    if batches:
+        batch = _Tally()
+        try:
+            node_receipts.settle(ctx, batch, batches)
+        except GsomiaError:
+            for one in batches:  # one unit each: one that cannot be settled holds none back
+                alone = _Tally()
+                with contextlib.suppress(GsomiaError):
+                    node_receipts.settle(ctx, alone, [one])
+                    tally.merge(alone)
+        else:
+            tally.merge(batch)
+        batches.clear()
     if receipts:
         batch = _Tally()
         try:
@@ -153,6 +174,23 @@ def _flush(
         else:
             tally.merge(batch)
         receipts.clear()
+
+
+def _resend(ctx: Context, resends: list[inbound_batch.Resend]) -> None:
+    """Send stored receipts again, best effort (the sender retries until one gets through):
+    several per exchange to one partner when the channel can (a resend storm after a crash)."""
+    by_party: dict[str, list[tuple[bytes, str]]] = {}
+    for r in resends:
+        frame = node_receipts.frame_for(r.token)
+        by_party.setdefault(r.party, []).append((frame, f"receipt:{r.item_id}"))
+    for party, messages in by_party.items():
+        with contextlib.suppress(GsomiaError):
+            if isinstance(ctx.channel, BatchChannel) and len(messages) > 1:
+                for start in range(0, len(messages), MAX_BATCH_MESSAGES):
+                    ctx.channel.send_many(party, messages[start : start + MAX_BATCH_MESSAGES])
+                continue
+            for frame, key in messages:
+                ctx.channel.send(party, frame, idempotency_key=key)
 
 
 def _notice(tally: _Tally, outcome: str) -> None:
@@ -321,6 +359,10 @@ def _refuse_item(
         uow.record_inbound(
             InboxEntry(item_id, who, digest, now, InboxOutcome.REJECTED, codes, index)
         )
+        # the negative receipt (ADR 0011): the sender stops sending an item we refused
+        node_receipts.issue(
+            ctx, uow, who, [node_receipts.refused(item_id, digest, index, codes)], now
+        )
     tally.rejected += 1
     tally.rejections.extend((item_id, code) for code in codes)
 
@@ -346,7 +388,7 @@ def _duplicate(
         with contextlib.suppress(GsomiaError):
             ctx.channel.send(
                 message.sender,
-                receipt_frame(stored.token),
+                node_receipts.frame_for(stored.token),
                 idempotency_key=f"receipt:{first.item_id}",
             )
 

@@ -16,9 +16,11 @@ are pure or read-only and are the costly part.
 one-message path writes them, reading what the unit has written so far: an item id already in
 the inbox, *or recorded earlier in the same run*, is a duplicate (audited, never stored twice,
 answered with the stored receipt after the commit); a refused item is audited and recorded as
-rejected; an accepted item gets its ``accept`` record, inbox entry, held copy, and a signed
-receipt quoting its audit index and the checkpoint ``(size, root)`` that includes it, recorded and
-enqueued to the sender; a receipt is matched against the outbox message it settles, recorded
+rejected; an accepted item gets its ``accept`` record, inbox entry and held copy.  Last, each
+sender's accepted and refused items are answered with ONE signed batch receipt quoting each
+item's audit index and the checkpoint ``(size, root)`` that includes them all, each item's extract
+recorded and the token enqueued to the sender (:func:`gsomia.node.receipts.issue`, ADR 0011; a
+refusal is a negative receipt, which ends the sender's retries); a receipt is matched against the outbox message it settles, recorded
 once, the message acknowledged, and audited.  Rejections (a seal that does not open, a signer
 who is not the sender, a receipt that does not verify or match) are audited in the same unit.
 
@@ -34,27 +36,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from gsomia.audit.checkpoint import Checkpoint
 from gsomia.audit.records import AuditKind
 from gsomia.envelope import EnvelopeError, open_item
 from gsomia.errors import GsomiaError
 from gsomia.labels import AlternativeLabel, LabelSet
-from gsomia.node import _custody
+from gsomia.node import _custody, receipts
 from gsomia.node._context import Context, ident
 from gsomia.node._tally import Tally
-from gsomia.node.framing import Frame, decode, receipt_frame
+from gsomia.node.framing import Frame, decode
 from gsomia.policy import Decision, accept
 from gsomia.ports import (
     HeldItem,
     Inbound,
     InboxEntry,
     InboxOutcome,
-    OutboxMessage,
     ReceiptDirection,
     ReceiptRecord,
     UnitOfWork,
 )
-from gsomia.proofs import Assurance, Receipt, issue_receipt, verify_receipt
+from gsomia.proofs import Receipt, verify_receipt
+from gsomia.proofs.receipt_batch import ReceiptEntry
 
 __all__ = ["DUPLICATE", "Resend", "accept_items", "settle_receipts"]
 
@@ -171,8 +172,8 @@ def _duplicate(
     return Resend(o.message.sender, stored.token, first.item_id)
 
 
-def _refuse(ctx: Context, uow: UnitOfWork, tally: Tally, o: _Opened) -> None:
-    """As :func:`gsomia.node.inbound._refuse_item`, in ``uow``."""
+def _refuse(ctx: Context, uow: UnitOfWork, tally: Tally, o: _Opened) -> ReceiptEntry:
+    """As :func:`gsomia.node.inbound._refuse_item`, in ``uow``; the negative receipt's entry."""
     codes = o.decision.codes
     who = o.message.sender
     index = ctx.audit(
@@ -184,10 +185,12 @@ def _refuse(ctx: Context, uow: UnitOfWork, tally: Tally, o: _Opened) -> None:
     )
     tally.rejected += 1
     tally.rejections.extend((o.item_id, code) for code in codes)
+    return receipts.refused(o.item_id, o.digest, index, codes)
 
 
-def _accept(ctx: Context, uow: UnitOfWork, tally: Tally, o: _Opened) -> None:
-    """Step 4 of :mod:`gsomia.node.inbound`, in ``uow``."""
+def _accept(ctx: Context, uow: UnitOfWork, tally: Tally, o: _Opened) -> ReceiptEntry:
+    """Step 4 of :mod:`gsomia.node.inbound`, in ``uow``; the receipt's entry (signed with the
+    run's other entries by :func:`gsomia.node.receipts.issue`)."""
     decision, alternative, now, who = o.decision, o.alternative, o.now, o.message.sender
     assert alternative is not None
     index = ctx.audit(
@@ -211,23 +214,8 @@ def _accept(ctx: Context, uow: UnitOfWork, tally: Tally, o: _Opened) -> None:
             received_from=who,
         )
     )
-    receipt = Receipt(
-        item_id=o.item_id,
-        item_digest=o.digest.hex(),
-        sender=who,
-        recipient=ctx.party,
-        received=now,
-        alternative=alternative,
-        log_index=index,
-        checkpoint=Checkpoint(ctx.log_origin, uow.audit_size(), uow.audit_root()),
-        assurance=Assurance(alternative.classification, o.frame.purpose),
-    )
-    token = issue_receipt(receipt, ctx.keys)
-    uow.record_receipt(ReceiptRecord(o.item_id, who, ReceiptDirection.ISSUED, token, now))
-    uow.enqueue(
-        OutboxMessage(f"receipt:{o.item_id}", who, "receipt", o.item_id, receipt_frame(token), now)
-    )
     tally.accepted += 1
+    return receipts.accepted(o.item_id, o.digest, index, alternative, o.frame.purpose)
 
 
 def accept_items(
@@ -237,6 +225,7 @@ def accept_items(
     stored receipts to send again, best effort, for the duplicates among them."""
     planned = [_open(ctx, message, frame) for message, frame in batch]
     resends: list[Resend] = []
+    entries: dict[str, list[ReceiptEntry]] = {}  # by sender: one signed receipt each
     with ctx.store.unit_of_work() as uow:
         for p in planned:
             if isinstance(p, _Rejected):
@@ -248,9 +237,12 @@ def accept_items(
                 if resend is not None:
                     resends.append(resend)
             elif p.alternative is None:
-                _refuse(ctx, uow, tally, p)
+                entries.setdefault(p.message.sender, []).append(_refuse(ctx, uow, tally, p))
             else:
-                _accept(ctx, uow, tally, p)
+                entries.setdefault(p.message.sender, []).append(_accept(ctx, uow, tally, p))
+        now = ctx.clock.now()
+        for sender, run in entries.items():
+            receipts.issue(ctx, uow, sender, run, now)
     return resends
 
 

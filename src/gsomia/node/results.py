@@ -46,7 +46,9 @@ class ReceiveSummary:
     message taken from the channel, whatever its kind.  ``notices`` counts signed notices
     applied (Arts. 6, 8, 13, 17) and acknowledgements that settled ours, ``notices_deferred``
     notices that cannot apply yet and are left for the sender to send again; duplicate and
-    refused notices count in ``duplicates`` and ``rejected``.
+    refused notices count in ``duplicates`` and ``rejected``.  ``receipts_refused`` counts the
+    partners' signed refusals (negative receipts, ADR 0011) that settled an outbox message as
+    refused: the item is not sent again.
     """
 
     accepted: int = 0
@@ -59,3 +61,4 @@ class ReceiveSummary:
     messages: int = 0
     notices: int = 0
     notices_deferred: int = 0
+    receipts_refused: int = 0

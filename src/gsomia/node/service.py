@@ -34,7 +34,9 @@ Delivery (issue 4 §1: at-least-once, retried with backoff until a signed receip
 (:class:`~gsomia.ports.Backoff`) in a unit of work *before* sending, then sends.  A
 :class:`~gsomia.ports.ChannelError` needs no further write: the retry is already scheduled.  A
 message that was taken also stays pending, and is sent again at its retry instant, until the
-partner's receipt settles it; a crash at any point causes at most a resend, never a loss.
+partner's receipt settles it (acknowledged; or, for a signed refusal, a negative receipt, cancelled
+with ``REFUSED <codes>`` and never sent again: ADR 0011); a crash at any point causes at most a
+resend, never a loss.
 Receipts we send are settled once the channel takes them: the sender's retries of the item bring
 the stored receipt back if one is lost.
 Messages for one partner go several per exchange, within a flow-control window

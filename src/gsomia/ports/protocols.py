@@ -230,8 +230,9 @@ class UnitOfWork(StoreReader, Protocol):
         """Settle a message as delivered (its receipt is recorded); idempotent."""
         ...
 
-    def cancel(self, key: str, *, at: datetime) -> OutboxEntry:
-        """Stop retrying a pending message."""
+    def cancel(self, key: str, *, at: datetime, reason: str | None = None) -> OutboxEntry:
+        """Stop retrying a pending message; ``reason`` (if given) becomes its ``last_error``
+        (a partner's signed refusal, ADR 0011)."""
         ...
 
     def record_inbound(self, entry: InboxEntry) -> Recorded[InboxEntry]:

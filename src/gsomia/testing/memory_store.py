@@ -309,20 +309,24 @@ class _UnitOfWork(_Reader, CasesWriter):
         self._s.outbox[key] = new
         return new
 
-    def _settle(self, key: str, target: DeliveryState, at: datetime) -> OutboxEntry:
+    def _settle(
+        self, key: str, target: DeliveryState, at: datetime, reason: str | None = None
+    ) -> OutboxEntry:
         entry = self._entry(key)
         if entry.state is target is DeliveryState.ACKNOWLEDGED:
             return entry
         check_transition(DELIVERY_TRANSITIONS, entry.state, target, f"outbox message {key!r}")
         new = replace(entry, state=target, settled=at)
+        if reason is not None:
+            new = replace(new, last_error=reason)
         self._s.outbox[key] = new
         return new
 
     def acknowledge(self, key: str, *, at: datetime) -> OutboxEntry:
         return self._settle(key, DeliveryState.ACKNOWLEDGED, at)
 
-    def cancel(self, key: str, *, at: datetime) -> OutboxEntry:
-        return self._settle(key, DeliveryState.CANCELLED, at)
+    def cancel(self, key: str, *, at: datetime, reason: str | None = None) -> OutboxEntry:
+        return self._settle(key, DeliveryState.CANCELLED, at, reason)
 
     def record_inbound(self, entry: InboxEntry) -> Recorded[InboxEntry]:
         s = self._open()

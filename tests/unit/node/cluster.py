@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -10,8 +11,9 @@ from gsomia.audit.records import AuditKind, AuditRecord
 from gsomia.catalog import builtin_registry
 from gsomia.envelope import NodeKeys, TrustStore
 from gsomia.node import Node
+from gsomia.node.framing import FrameKind, decode
 from gsomia.policy import Official
-from gsomia.ports import OfficialRecord, Role, Store
+from gsomia.ports import OfficialRecord, OutboxEntry, Role, Store
 from gsomia.testing import InMemoryNetwork, InMemoryStore, ManualClock
 from tests.conftest import at, make_label
 
@@ -195,3 +197,14 @@ def release_via_hub(  # type: ignore[no-untyped-def]
     return cluster.nodes[originator].release(
         actor, PAYLOAD, label, [recipient], topic, PURPOSE, **kwargs
     )
+
+
+def only_a_negative_receipt(outbox: list[OutboxEntry], item_id: str, to: str) -> None:
+    """``outbox`` holds one message: the batch receipt refusing ``item_id``, to ``to`` (ADR 0011)."""
+    (entry,) = outbox
+    assert (entry.message.kind, entry.message.recipient) == ("receipt", to)
+    frame = decode(entry.message.payload)
+    assert frame.kind is FrameKind.RECEIPTS
+    *_, line = frame.body.split(b"\n")  # one entry: the full form of a batch of one
+    value = json.loads(line)
+    assert (value[0], value[2]) == (item_id, "refused")

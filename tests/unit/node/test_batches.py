@@ -13,7 +13,7 @@ from gsomia.audit.records import AuditKind
 from gsomia.errors import StoreError
 from gsomia.node import MAX_RELEASE_BATCH, NodeForbiddenError, NodeInputError, ReleaseRequest
 from gsomia.node._group import GroupCommit
-from gsomia.node.framing import decode, receipt_frame
+from gsomia.node.framing import decode, receipts_frame
 from gsomia.ports import DeliveryState, Inbound, InboxOutcome, ReceiptDirection, UnitOfWork
 from gsomia.testing import InMemoryStore
 from tests.conftest import make_label
@@ -151,11 +151,11 @@ def test_items_and_receipts_are_taken_a_run_per_unit_of_work() -> None:
     cluster.nodes["JPN"].deliver_due()
     before = stores["KOR"].units
     summary = cluster.nodes["KOR"].receive()
-    assert (summary.messages, summary.receipts) == (4, 4)
+    assert (summary.messages, summary.receipts) == (1, 4)  # ONE signed batch receipt (ADR 0011)
     assert stores["KOR"].units == before + 1
     with cluster.stores["KOR"].read() as kor:
         assert {e.state for e in kor.outbox()} == {DeliveryState.ACKNOWLEDGED}
-        for result in results:  # each its own signed receipt, quoting its own record
+        for result in results:  # each its own extract of the one signature, quoting its record
             assert kor.receipt(result.item_id, "JPN", ReceiptDirection.RECEIVED) is not None
 
 
@@ -202,8 +202,8 @@ def test_a_receipt_for_something_we_did_not_send_is_refused_in_the_run(cluster: 
     with cluster.stores["JPN"].read() as jpn:
         issued = jpn.receipt(results[0].item_id, "KOR", ReceiptDirection.ISSUED)
     assert issued is not None
-    cluster.nodes["JPN"].deliver_due()  # both receipts queued at KOR, then a third from USA
-    cluster.network._queues["KOR"].append(Inbound("USA", receipt_frame(issued.token), "r:x"))
+    cluster.nodes["JPN"].deliver_due()  # the batch receipt queued at KOR, then JPN's from USA
+    cluster.network._queues["KOR"].append(Inbound("USA", receipts_frame(issued.token), "r:x"))
     summary = cluster.nodes["KOR"].receive()
     assert (summary.receipts, summary.receipts_rejected) == (2, 1)
     kor_log = cluster.audit("KOR")
@@ -250,7 +250,7 @@ def test_delivery_sends_one_exchange_per_partner_and_skips_one_that_is_down(
     cluster.network.down.clear()
     cluster.clock.advance(timedelta(minutes=10))
     assert kor.deliver_due() == 3  # JPN's, retried; not the USA's
-    assert cluster.network.batches == 3  # KOR → USA, USA → KOR (receipts), KOR → JPN
+    assert cluster.network.batches == 2  # KOR → USA, KOR → JPN (USA's one batch receipt alone)
     frames = [decode(m.payload) for m in cluster.network._queues["JPN"]]
     assert len(frames) == 3
     assert {f.kind.name for f in frames} == {"ITEM"}

@@ -12,7 +12,7 @@ from gsomia.node import NodeAccessDeniedError, NodeForbiddenError
 from gsomia.node import NodeItemNotFoundError as NotFound
 from gsomia.policy import Code
 from gsomia.ports import DeliveryState, ItemState, ReceiptDirection
-from gsomia.proofs import verify_receipt
+from gsomia.proofs.receipt_batch import verify_receipts
 from tests.conftest import make_label
 from tests.unit.node.cluster import (
     JPN_NO_DUTY,
@@ -58,11 +58,17 @@ def test_release_is_delivered_accepted_remarked_and_receipted(cluster: Cluster) 
 
     # the receipt quotes JPN's acceptance record and a root that includes it
     jpn_keys = cluster.nodes["JPN"]._ctx.keys.public_bundle()
-    receipt = verify_receipt(received.token, TrustStore().add_bundle(jpn_keys), cluster.clock.now())
+    verified = verify_receipts(
+        received.token, TrustStore().add_bundle(jpn_keys), cluster.clock.now()
+    )
+    ((receipt, _),) = verified.entries  # the item's extract of JPN's batch receipt (ADR 0011)
+    assert (verified.head.sender, verified.head.recipient) == ("KOR", "JPN")
     jpn_log = cluster.audit("JPN")
     assert jpn_log[receipt.log_index].kind is AuditKind.ACCEPT
-    assert receipt.alternative.classification == "極秘"
-    assert receipt.assurance.official_purpose == "early warning of NK missile launches"
+    assert receipt.log_index < verified.head.checkpoint.size
+    assert receipt.accepted
+    assert receipt.marking == "極秘"
+    assert receipt.purpose == "early warning of NK missile launches"
 
     assert cluster.kinds("KOR") == [(AuditKind.RELEASE, "allow"), (AuditKind.RECEIPT, "received")]
     assert cluster.kinds("JPN") == [(AuditKind.ACCEPT, "allow")]

@@ -13,7 +13,7 @@ from gsomia.audit.records import AuditKind
 from gsomia.envelope import TrustStore
 from gsomia.errors import StoreError
 from gsomia.node import FrameError, FrameKind, Node, NodeInputError
-from gsomia.node.framing import decode, item_frame, receipt_frame
+from gsomia.node.framing import decode, item_frame, receipt_frame, receipts_frame
 from gsomia.ports import DeliveryState, ReceiptDirection, Store, StoreReader, UnitOfWork
 from gsomia.testing import InMemoryNetwork, InMemoryStore
 from tests.conftest import make_label
@@ -89,11 +89,11 @@ def test_a_receipt_is_believed_only_from_the_recipient_and_for_what_we_sent(
         assert issued is not None
     token = issued.token
     usa = cluster.nodes["USA"]._ctx.channel
-    usa.send("KOR", receipt_frame(token), idempotency_key="r1")  # JPN's receipt, from USA
-    usa.send("KOR", receipt_frame(token.replace(b'"', b"'", 1)), idempotency_key="r2")
+    usa.send("KOR", receipts_frame(token), idempotency_key="r1")  # JPN's receipt, from USA
+    usa.send("KOR", receipts_frame(token.replace(b'"', b"'", 1)), idempotency_key="r2")
     summary = cluster.nodes["KOR"].receive()
     assert summary.receipts_rejected == 2
-    assert summary.rejections[0] == (item_id, "NODE_RECEIPT_MISMATCH")
+    assert summary.rejections == (("r1", "NODE_RECEIPT_MISMATCH"), ("r2", "TOKEN_MALFORMED"))
     with cluster.stores["KOR"].read() as kor:
         assert kor.outbox_entry(f"{item_id}:JPN").state is DeliveryState.PENDING  # type: ignore[union-attr]
     cluster.pump()

@@ -66,6 +66,9 @@ UPDATE_OUTBOX_ATTEMPT: Final = (
     "WHERE key = ?"
 )
 UPDATE_OUTBOX_STATE: Final = "UPDATE outbox SET state = ?, settled = ? WHERE key = ?"
+UPDATE_OUTBOX_STATE_REASON: Final = (
+    "UPDATE outbox SET state = ?, settled = ?, last_error = ? WHERE key = ?"
+)
 # One statement for the common case of a write that checks state (ADR 0004 §2): it changes the
 # row only from the states the transition table allows and returns the row written; no row
 # back means the slow path (read, then the precise error) decides.

@@ -150,14 +150,21 @@ class SqliteUnitOfWork(SqliteReader, CasesWriter):  # cases: breaches, disposals
         )
         return new
 
-    def _settle(self, key: str, target: DeliveryState, at: datetime) -> OutboxEntry:
+    def _settle(
+        self, key: str, target: DeliveryState, at: datetime, reason: str | None = None
+    ) -> OutboxEntry:
         entry = self._entry(key)
         if entry.state is target is DeliveryState.ACKNOWLEDGED:
             return entry
         check_transition(DELIVERY_TRANSITIONS, entry.state, target, f"outbox message {key!r}")
-        new = replace(entry, state=target, settled=at)
-        params = (target.value, codec.maybe_instant(new.settled), key)
-        self._rows("settle", q.UPDATE_OUTBOX_STATE, params)
+        if reason is None:
+            new = replace(entry, state=target, settled=at)
+            params: tuple[object, ...] = (target.value, codec.maybe_instant(new.settled), key)
+            self._rows("settle", q.UPDATE_OUTBOX_STATE, params)
+            return new
+        new = replace(entry, state=target, settled=at, last_error=reason)  # checks the reason
+        params = (target.value, codec.maybe_instant(new.settled), reason, key)
+        self._rows("settle", q.UPDATE_OUTBOX_STATE_REASON, params)
         return new
 
     def acknowledge(self, key: str, *, at: datetime) -> OutboxEntry:
@@ -168,8 +175,8 @@ class SqliteUnitOfWork(SqliteReader, CasesWriter):  # cases: breaches, disposals
                 return codec.decode(row, codec.outbox_from, "outbox")
         return self._settle(key, DeliveryState.ACKNOWLEDGED, at)
 
-    def cancel(self, key: str, *, at: datetime) -> OutboxEntry:
-        return self._settle(key, DeliveryState.CANCELLED, at)
+    def cancel(self, key: str, *, at: datetime, reason: str | None = None) -> OutboxEntry:
+        return self._settle(key, DeliveryState.CANCELLED, at, reason)
 
     def record_inbound(self, entry: InboxEntry) -> Recorded[InboxEntry]:
         if not isinstance(entry, InboxEntry):

@@ -1,0 +1,223 @@
+"""Batch receipts at both ends: one signature per run, negative receipts end retries (ADR 0011).
+
+Receiver (:func:`issue`)
+  :mod:`gsomia.node.inbound_batch` decides a run of items from one sender in one unit of work;
+  each accepted item (``accept`` audited, stored sealed, re-marked, Art. 4) and each refused one
+  (``reject`` audited, recorded in the inbox) gives a :class:`~gsomia.proofs.receipt_batch.
+  ReceiptEntry` quoting its audit index.  At the end of the unit, :func:`issue` signs ONE
+  ``gsomia-receipts/1`` token per sender over the entries and the checkpoint that includes their
+  audit records, stores each item's *extract* (the entry, its RFC 9162 inclusion proof and the
+  one signature) as that item's issued receipt, and enqueues the token once, in the same unit of
+  work: durable, and a duplicate delivery is answered with the stored extract
+  (:func:`frame_for`).
+
+Sender (:func:`settle`)
+  Each token is verified once (:func:`~gsomia.proofs.receipt_batch.verify_receipts`: one Ed25519
+  verification for the whole batch) outside the store's lock; a token that fails is audited
+  (``reject``, its ``TOKEN_*`` code) and settles nothing.  Then, in one unit of work, each entry
+  is matched against the outbox message ``<item id>:<recipient>`` it settles: the message must
+  be ours, an item, to the token's signer, with the digest of the sealed bytes we sent, else
+  ``NODE_RECEIPT_MISMATCH`` (audited, nothing settled for that entry).  An entry recorded before
+  is a replay (``DUPLICATE_RECEIPT``, audited, nothing changes).  Otherwise its extract is
+  recorded as the item's received receipt and
+
+  - ``accepted``: the message is acknowledged and a ``receipt`` ``received`` record quotes the
+    partner's marking and checkpoint, exactly as for a single receipt (audit checkpoints ride on
+    receipts, :mod:`gsomia.node.audit_view`);
+  - ``refused`` (a *negative receipt*): the message is cancelled with ``last_error``
+    ``REFUSED <codes>``, so it is never sent again and the release officer sees why in the
+    outbox; a ``receipt`` ``refused`` record carries the partner's codes.  Only the receiver's
+    signed, definitive decision (policy or custody refusal of a verified item) settles; a
+    transient failure (unreachable, busy, a store error) still retries with backoff.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from gsomia.audit.checkpoint import Checkpoint
+from gsomia.audit.records import AuditKind
+from gsomia.labels import AlternativeLabel
+from gsomia.node._context import Context, ident
+from gsomia.node._tally import Tally
+from gsomia.node.framing import decode, receipt_frame, receipts_frame
+from gsomia.ports import (
+    DeliveryState,
+    Inbound,
+    OutboxMessage,
+    ReceiptDirection,
+    ReceiptRecord,
+    UnitOfWork,
+)
+from gsomia.proofs import TokenError
+from gsomia.proofs.receipt_batch import (
+    MAX_ENTRIES,
+    BatchHead,
+    ReceiptEntry,
+    VerifiedReceipts,
+    is_batch_receipt,
+    issue_receipts,
+    verify_receipts,
+)
+
+__all__ = ["REFUSED_PREFIX", "accepted", "frame_for", "issue", "refused", "settle"]
+
+REFUSED_PREFIX: Final = "REFUSED"
+"""``last_error`` of an outbox message a partner's signed refusal settled: ``REFUSED <codes>``."""
+_MISMATCH: Final = "NODE_RECEIPT_MISMATCH"
+
+
+def accepted(
+    item_id: str, digest: bytes, log_index: int, alternative: AlternativeLabel, purpose: str
+) -> ReceiptEntry:
+    """The entry of an item accepted, re-marked with ``alternative`` (Art. 4), for ``purpose``
+    (the Art. 7 assurance)."""
+    return ReceiptEntry(
+        item_id, digest.hex(), True, log_index, alternative.classification,
+        alternative.agreement, alternative.table_version, purpose=purpose,
+    )  # fmt: skip
+
+
+def refused(item_id: str, digest: bytes, log_index: int, codes: tuple[str, ...]) -> ReceiptEntry:
+    """The entry of an item refused for ``codes`` (a negative receipt)."""
+    return ReceiptEntry(item_id, digest.hex(), False, log_index, codes=codes)
+
+
+def issue(
+    ctx: Context, uow: UnitOfWork, sender: str, entries: Sequence[ReceiptEntry], now: datetime
+) -> None:
+    """Sign ``entries`` for ``sender`` once, store each item's extract and enqueue the token, in
+    ``uow``, after the audit records the entries quote (see the module docstring)."""
+    if not entries:
+        return
+    head = BatchHead(
+        sender,
+        ctx.party,
+        now,
+        ctx.registry.schemes[ctx.party].id,
+        Checkpoint(ctx.log_origin, uow.audit_size(), uow.audit_root()),
+    )
+    for start in range(0, len(entries), MAX_ENTRIES):  # a run holds at most MAX_PAGE items
+        chunk = entries[start : start + MAX_ENTRIES]
+        issued = issue_receipts(head, chunk, ctx.keys)
+        for e, extract in zip(chunk, issued.extracts, strict=True):
+            record = ReceiptRecord(e.item_id, sender, ReceiptDirection.ISSUED, extract, now)
+            uow.record_receipt(record)
+        batch = str(uuid.uuid4())
+        frame = receipts_frame(issued.token)
+        uow.enqueue(OutboxMessage(f"receipts:{batch}", sender, "receipt", batch, frame, now))
+
+
+def frame_for(token: bytes) -> bytes:
+    """The frame that carries a stored issued receipt again: batch extract or single receipt."""
+    return receipts_frame(token) if is_batch_receipt(token) else receipt_frame(token)
+
+
+# -- sender ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    message: Inbound
+    verified: VerifiedReceipts | None
+    code: str
+    now: datetime
+
+
+def _check(ctx: Context, message: Inbound, token: bytes) -> _Checked:
+    now = ctx.clock.now()
+    try:
+        return _Checked(message, verify_receipts(token, ctx.trust, now), "", now)
+    except TokenError as err:
+        return _Checked(message, None, err.code, now)
+
+
+def _reject(
+    ctx: Context, uow: UnitOfWork, tally: Tally, c: _Checked, subject: str, code: str
+) -> None:
+    ctx.audit(
+        uow, AuditKind.REJECT, c.now, ident(c.message.sender, "unknown-party"), subject, "deny",
+        (code,), detail={"channel_key": ident(c.message.idempotency_key, "invalid")},
+    )  # fmt: skip
+    tally.receipts_rejected += 1
+    tally.rejections.append((subject, code))
+
+
+def _sent_digest(frame: bytes) -> str:
+    return hashlib.sha256(decode(frame).body).hexdigest()
+
+
+def _settle_one(
+    ctx: Context, uow: UnitOfWork, tally: Tally, c: _Checked, e: ReceiptEntry, extract: bytes
+) -> str | None:
+    """Settle one entry; the outbox key it settled, or None."""
+    assert c.verified is not None
+    head, now = c.verified.head, c.now
+    key = f"{e.item_id}:{head.recipient}"
+    sent = uow.outbox_entry(key)
+    if (
+        sent is None
+        or sent.message.kind != "item"
+        or sent.message.recipient != head.recipient
+        or e.digest != _sent_digest(sent.message.payload)
+    ):
+        _reject(ctx, uow, tally, c, e.item_id, _MISMATCH)
+        return None
+    recorded = uow.record_receipt(
+        ReceiptRecord(e.item_id, head.recipient, ReceiptDirection.RECEIVED, extract, now)
+    )
+    if recorded.duplicate or sent.state is not DeliveryState.PENDING:
+        ctx.audit(  # a replayed receipt changes nothing, but is audited (PRODUCT.md §8)
+            uow, AuditKind.REJECT, now, head.recipient, e.item_id, "duplicate",
+            ("DUPLICATE_RECEIPT",),
+        )  # fmt: skip
+        tally.receipts_duplicate += 1
+        return None
+    detail: dict[str, str | int | None] = {
+        "digest": e.digest,
+        "log_origin": head.checkpoint.origin,
+        "log_index": e.log_index,
+        "log_size": head.checkpoint.size,
+        "log_root": head.checkpoint.root.hex(),
+    }
+    if e.accepted:
+        uow.acknowledge(key, at=now)
+        ctx.audit(
+            uow, AuditKind.RECEIPT, now, head.recipient, e.item_id, "received",
+            ("RECEIPT_VERIFIED",), detail={**detail, "marking": e.marking},
+        )  # fmt: skip
+        tally.receipts += 1
+    else:  # a negative receipt: the partner's signed, definitive refusal ends the retries
+        uow.cancel(key, at=now, reason=f"{REFUSED_PREFIX} {' '.join(e.codes)}"[:200])
+        ctx.audit(
+            uow, AuditKind.RECEIPT, now, head.recipient, e.item_id, "refused", e.codes,
+            detail=detail,
+        )  # fmt: skip
+        tally.receipts_refused += 1
+    return key
+
+
+def settle(ctx: Context, tally: Tally, batch: Sequence[tuple[Inbound, bytes]]) -> None:
+    """Verify each batch receipt once, then settle every entry in one unit of work."""
+    checked = [_check(ctx, message, token) for message, token in batch]
+    settled: list[str] = []
+    with ctx.store.unit_of_work() as uow:
+        for c in checked:
+            fallback = ident(c.message.idempotency_key, "unknown")
+            if c.verified is None:
+                _reject(ctx, uow, tally, c, fallback, c.code)
+                continue
+            head = c.verified.head
+            if head.recipient != c.message.sender or head.sender != ctx.party:
+                _reject(ctx, uow, tally, c, fallback, _MISMATCH)  # not for us, or relayed
+                continue
+            for e, extract in c.verified.entries:
+                key = _settle_one(ctx, uow, tally, c, e, extract)
+                if key is not None:
+                    settled.append(key)
+    ctx.inflight.settled(settled, ctx.clock.now())
