@@ -3,11 +3,15 @@
 Feeds arbitrary bytes to :class:`~gsomia.tracks.CotFramer` (whole, and cut into chunks whose
 sizes the input chooses) and to :func:`~gsomia.tracks.decode_event`, directly and for every frame.
 The only exception allowed out of either is :class:`~gsomia.errors.CotError`; an event that does
-decode must encode and decode back to the same message.  Run with atheris (not a test
-dependency)::
+decode must encode and decode back to the same message; the decoder's general path alone and the
+previous decoder (``tests/unit/tracks/old_cot.py``) must give the same outcome (ADR 0014); and
+:func:`~gsomia.tracks.ping.read_event` differs only by reading a ping.  Run from the repository
+root with atheris (not a test dependency)::
 
     pip install atheris
-    python tests/fuzz/fuzz_cot.py -max_len=70000 -runs=1000000 [CORPUS_DIR]
+    PYTHONPATH=. python tests/fuzz/fuzz_cot.py -max_len=70000 -runs=1000000 [CORPUS_DIR]
+
+(or ``bench/fuzz.sh 60 cot``).
 
 ``tests/fuzz/test_fuzz_cot.py`` runs :func:`TestOneInput` over a few thousand random and mutated
 inputs without atheris, so the suite never needs it.
@@ -16,20 +20,42 @@ inputs without atheris, so the suite never needs it.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from gsomia.catalog import builtin_registry
 from gsomia.errors import CotError
-from gsomia.tracks import CotFramer, decode_event, encode_event
+from gsomia.tracks import CotFramer, TrackMessage, decode_event, encode_event
+from gsomia.tracks._xml import parse_event
+from gsomia.tracks.cot import decode_tree
+from gsomia.tracks.ping import Ping, read_event
+from tests.unit.tracks import old_cot
 
 SCHEMES = builtin_registry().schemes
 
 
-def _decode(data: bytes) -> None:
+def _outcome(decode: Callable[[bytes, Any], object], data: bytes) -> tuple[str, object]:
     try:
-        message = decode_event(data, SCHEMES)
-    except CotError:
-        return
-    assert decode_event(encode_event(message, SCHEMES), SCHEMES) == message
+        return "accepted", decode(data, SCHEMES)
+    except CotError as exc:
+        return "refused", exc.code
+
+
+def _general(data: bytes, schemes: Any) -> TrackMessage:
+    return decode_tree(parse_event(data), schemes)
+
+
+def _decode(data: bytes) -> None:
+    outcome = _outcome(decode_event, data)
+    # Differential (ADR 0014): the general path alone and the previous decoder agree.
+    assert outcome == _outcome(_general, data), "the general path disagrees"
+    assert outcome == _outcome(old_cot.decode_event, data), "the previous decoder disagrees"
+    read = _outcome(read_event, data)
+    assert read == outcome or read == ("accepted", Ping())
+    if outcome[0] == "accepted":
+        message = outcome[1]
+        assert isinstance(message, TrackMessage)
+        assert decode_event(encode_event(message, SCHEMES), SCHEMES) == message
 
 
 def TestOneInput(data: bytes) -> None:

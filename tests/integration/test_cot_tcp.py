@@ -1,6 +1,7 @@
 """CoT/TAK against a real node process (issue 5 §3): PyTAK feeds it over ``tcp://``, raw TCP and a
 PyTAK TLS client with a certificate receive; an unentitled client gets nothing; order, staleness,
-late joiners and malformed input (refused with its code, counted, audited; the stream goes on)."""
+late joiners and malformed input (refused with its code, counted, audited; the stream goes on);
+TAK pings answered with a pong (issue 5 §2)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import time
 import warnings
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from configparser import ConfigParser
 from configparser import SectionProxy as Section
@@ -366,3 +368,50 @@ def test_the_live_map_stream_shows_the_ingested_tracks(node: Node) -> None:
                     break
     assert [v["seq"] for v in seen] == [m.seq for m in sent]
     assert seen[0]["markings"]["originator"]["level"] == SECRET
+
+
+def _ping(uid: str) -> bytes:
+    """A TAK ping as PyTAK writes one (ATAK's has the same type, point and stale)."""
+    return bytes(
+        pytak.gen_cot(
+            lat=0, lon=0, ce=9999999, hae=0, le=9999999, uid=uid, stale=10, cot_type="t-x-c-t"
+        )
+    )
+
+
+def test_a_tak_ping_gets_a_pong_and_is_neither_published_nor_refused(node: Node) -> None:
+    before = node.stats()
+
+    async def run() -> tuple[list[bytes], bytes, list[bytes]]:
+        watch = await Raw.open(node.urls[WATCH])  # a reader: sees what is published
+        await asyncio.sleep(0.3)
+        raw = await Raw.open(node.urls[SENSOR])  # a raw TCP client pings twice in one write
+        raw.writer.write(_ping("ANDROID-raw-ping") + b"\n" + _ping("ANDROID-raw-ping"))
+        await raw.writer.drain()
+        pongs: list[bytes] = []
+        while len(pongs) < 2:
+            data = await asyncio.wait_for(raw.reader.read(65536), 20)
+            assert data, "the node closed the connection"
+            pongs += [f for f in raw.framer.feed(data) if isinstance(f, bytes)]
+        conf = config(node.urls[SENSOR])  # PyTAK: its TX worker pings, its RX worker reads
+        reader, writer = await pytak.protocol_factory(conf)
+        queue: asyncio.Queue[bytes] = asyncio.Queue()
+        queue.put_nowait(_ping("pytak-ping"))
+        await pytak.TXWorker(queue, conf, writer).run_once()
+        pong = await asyncio.wait_for(pytak.RXWorker(asyncio.Queue(), conf, reader).readcot(), 20)
+        seen: list[bytes] = []  # whatever the reader got meanwhile: the current picture only
+        with contextlib.suppress(TimeoutError):
+            while data := await asyncio.wait_for(watch.reader.read(65536), 0.5):
+                seen += [f for f in watch.framer.feed(data) if isinstance(f, bytes)]
+        for w in (raw.writer, writer, watch.writer):
+            w.close()
+        return pongs, pong, seen
+
+    pongs, pong, seen = asyncio.run(run())
+    for data in [*pongs, pong]:
+        event = ET.fromstring(data)
+        assert (event.get("type"), event.get("uid")) == ("t-x-c-t-r", "takPong")
+    assert not any(b"t-x-c-t" in frame for frame in seen)  # neither ping nor pong published
+    after = node.stats()
+    assert after["refused"] == before["refused"]  # a ping is no refusal
+    assert (after["accepted"], after["published"]) == (before["accepted"], before["published"])

@@ -14,11 +14,12 @@ an unknown certificate (``COT_CLIENT_UNKNOWN``) or an official who is not an act
 this node (``NODE_UNAUTHENTICATED``) is refused, counted and audited, and the connection closed.
 
 *In.*  Bytes go through a :class:`~gsomia.tracks.CotFramer` (events end at ``</event>``), each
-event through the strict decoder :func:`~gsomia.tracks.decode_event` (defusedxml under limits:
-no DTD, no entity, 64 KiB, depth 12), then :meth:`~gsomia.streaming.ingest.TrackIngest.take`
+event through the strict decoder :func:`~gsomia.tracks.decode_event` (no DTD, no entity,
+64 KiB, depth 12; docs/adr/0014), then :meth:`~gsomia.streaming.ingest.TrackIngest.take`
 (``sensor_feed`` role, our originator, current, in order).  A refused event is counted and
 audited in batches by its code and the stream goes on; nothing a client sends can raise out of
-the connection's task.
+the connection's task.  A TAK ping (``t-x-c-t``) is answered with a pong on the same connection
+(:mod:`gsomia.tracks.ping`), never published and never counted as a refusal.
 
 *Out.*  A connection whose official holds the ``reader`` role is a hub sink: it first gets the
 current picture (the latest message of each track it may see, not stale), then every later
@@ -49,7 +50,8 @@ from gsomia.streaming.hub import Delivery
 from gsomia.streaming.ingest import TrackIngest
 from gsomia.streaming.lens import TrackLens
 from gsomia.streaming.settings import CotListener, CotSettings, fingerprint_of
-from gsomia.tracks import CotFramer, TrackMessage, decode_event, encode_event
+from gsomia.tracks import CotFramer, TrackMessage, encode_event
+from gsomia.tracks.ping import Ping, pong_event, read_event
 
 __all__ = ["FLUSH_S", "MAX_BUFFER", "REAUTH_S", "BoundListener", "CotServer", "tls_context"]
 
@@ -123,6 +125,12 @@ class _Client:
         transport.write(delivery.form("cot", self.server.encode))
         if transport.get_write_buffer_size() > self.server.max_buffer:
             self.cut_off()
+
+    def pong(self, now: datetime) -> None:
+        """Answer a TAK ping on this connection alone (:mod:`gsomia.tracks.ping`)."""
+        transport = self.writer.transport
+        if not self.closed and not transport.is_closing():
+            transport.write(pong_event(now))
 
     def cut_off(self) -> None:
         self.closed = True
@@ -292,9 +300,12 @@ class CotServer:
                     self.ingest.refuse(record.official.id, route, frame.code)
                     continue
                 try:
-                    message = decode_event(frame, schemes)
+                    message = read_event(frame, schemes)
                 except CotError as exc:
                     self.ingest.refuse(record.official.id, route, exc.code)
+                    continue
+                if isinstance(message, Ping):
+                    client.pong(now)
                     continue
                 self.ingest.take(record, message, now, route)
             if loop.time() - checked > REAUTH_S:

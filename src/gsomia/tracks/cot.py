@@ -34,12 +34,15 @@ Encoding (:func:`encode_event`; docs/wire-format.md §12 has the whole mapping):
 - Numbers are written with Python's shortest round-trip ``repr`` and instants as
   :func:`~gsomia.instants.format_instant` does, so decode(encode(m)) == m exactly.
 
-Decoding (:func:`decode_event`) parses with defusedxml under size, depth and element limits
-(:mod:`._xml`), then checks the event against the message it carries: the label in ``detail`` is
-authoritative and ``access`` must be exactly what it implies, so a downgraded ``access`` is
-caught.  Unknown ``detail`` children (e.g. ``_flow-tags_`` added by TAK servers) are ignored;
-other MIL-STD-6090 attributes (``qos``, ``opex``, ``caveat``, ``releasableto``) are accepted and
-ignored.  Only :class:`~gsomia.errors.CotError` escapes; its codes:
+Decoding (:func:`decode_event`) reads an event of exactly the shape :func:`encode_event` writes
+without an XML parser (:mod:`._canonical`), and parses any other under size, depth and element
+limits with the C parser behind a byte-level DTD gate (:mod:`._xml`; docs/adr/0014); both feed
+the same checks, and a refusal is always named by the general path.  It then checks the event
+against the message it carries: the label in ``detail`` is authoritative and ``access`` must be
+exactly what it implies, so a downgraded ``access`` is caught.  Unknown ``detail`` children
+(e.g. ``_flow-tags_`` added by TAK servers) are ignored; other MIL-STD-6090 attributes (``qos``,
+``opex``, ``caveat``, ``releasableto``) are accepted and ignored.  Only
+:class:`~gsomia.errors.CotError` escapes; its codes:
 
 ======================================  =========================================================
 COT_TOO_LARGE, COT_ENCODING,            the input (see :mod:`._xml`): over 64 KiB, not UTF-8,
@@ -72,18 +75,28 @@ COT_STALE, COT_TIME_FUTURE              :func:`check_current`: stale at ``now``;
 
 from __future__ import annotations
 
+import math
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Final
 
-from gsomia.errors import InstantError, TrackError
+from gsomia.errors import CotError, InstantError, TrackError
 from gsomia.instants import format_instant, parse_instant
 from gsomia.labels import OriginatorLabel
 from gsomia.labels.xml_codec import ORIGINATOR_LABEL
 from gsomia.markings import Scheme
-from gsomia.tracks._xml import MAX_EVENT_BYTES, cot_error, label_from, label_xml, parse_event
+from gsomia.tracks._canonical import GSOMIA_NS, MESSAGE, canonical_fields
+from gsomia.tracks._xml import (
+    MAX_EVENT_BYTES,
+    Attrs,
+    Detail,
+    cot_error,
+    label_from,
+    label_xml,
+    parse_event,
+)
 from gsomia.tracks.model import (
     Body,
     Ellipse,
@@ -107,12 +120,12 @@ __all__ = [
     "access_for",
     "check_current",
     "decode_event",
+    "decode_tree",
     "encode_event",
     "event_type",
     "event_uid",
 ]
 
-GSOMIA_NS: Final = "urn:gsomia:cot:1"
 MISSILE_TYPES: Final = {Weapon.SSM: "a-h-A-W-M-S-S", Weapon.SLBM: "a-h-A-W-M-U"}
 LAUNCH_TYPES: Final = {Weapon.SSM: "a-h-G-E-W-M-S", Weapon.SLBM: "a-h-U-S"}
 IMPACT_TYPE: Final = "u-d-c-e"
@@ -122,13 +135,21 @@ _EVENT_ATTRS: Final = frozenset(
     {"version", "uid", "type", "time", "start", "stale", "how", "access"}
     | {"qos", "opex", "caveat", "releasableto"}  # MIL-STD-6090: accepted, ignored
 )
-_MESSAGE: Final = f"{{{GSOMIA_NS}}}message"
+_MESSAGE: Final = MESSAGE
 _MESSAGE_ATTRS: Final = {
     Kind.LAUNCH: "launch",
     Kind.UPDATE: None,
     Kind.IMPACT: "impact",
     Kind.END: "reason",
 }
+_MESSAGE_ALLOWED: Final = {
+    kind: frozenset({"track", "seq", "kind", "sensor", "weapon", extra or "kind"})
+    for kind, extra in _MESSAGE_ATTRS.items()
+}
+_KIND_OF: Final = {kind.value: kind for kind in Kind}
+_WEAPON_OF: Final = {weapon.value: weapon for weapon in Weapon}
+_INFINITE: Final = (math.inf, -math.inf)
+_DETAIL_TAGS: Final = frozenset({"track", "shape", _MESSAGE, ORIGINATOR_LABEL})
 _TYPE_SYNTAX: Final = re.compile(r"[a-zA-Z](-[a-zA-Z0-9]+){0,15}")
 _UID_SYNTAX: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 _HOW_SYNTAX: Final = re.compile(r"[a-z](-[a-z]+){0,4}")
@@ -230,13 +251,13 @@ def encode_event(message: TrackMessage, schemes: Mapping[str, Scheme]) -> bytes:
 # --- decoding ---------------------------------------------------------------------------------
 
 
-def _number(elem: ET.Element, name: str, code: str) -> float:
-    text = elem.get(name)
+def _number(attrs: Attrs, where: str, name: str, code: str) -> float:
+    text = attrs.get(name)
     if text is None or not _DECIMAL.fullmatch(text):
-        raise cot_error(code, f"{elem.tag}/@{name} must be a decimal number", attribute=name)
+        raise cot_error(code, f"{where}/@{name} must be a decimal number", attribute=name)
     value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise cot_error(code, f"{elem.tag}/@{name} is out of range", attribute=name)
+    if value in _INFINITE:
+        raise cot_error(code, f"{where}/@{name} is out of range", attribute=name)
     return value
 
 
@@ -273,11 +294,10 @@ def _children(event: ET.Element) -> tuple[ET.Element, ET.Element]:
     return found["point"], found["detail"]
 
 
-def _detail(detail: ET.Element) -> dict[str, ET.Element]:
-    wanted = {"track", "shape", _MESSAGE, ORIGINATOR_LABEL}
+def _detail(detail: ET.Element, read_label: LabelReader) -> Detail:
     found: dict[str, ET.Element] = {}
     for child in detail:
-        if child.tag in wanted:
+        if child.tag in _DETAIL_TAGS:
             if child.tag in found:
                 raise cot_error("COT_DETAIL_INVALID", "an element appears twice in detail")
             found[child.tag] = child
@@ -285,54 +305,58 @@ def _detail(detail: ET.Element) -> dict[str, ET.Element]:
         raise cot_error("COT_MESSAGE_MISSING", "detail has no gsomia:message")
     if ORIGINATOR_LABEL not in found:
         raise cot_error("COT_LABEL_MISSING", "detail has no STANAG 4774 originator label")
-    return found
+    track, shape, msg = found.get("track"), found.get("shape"), found[_MESSAGE]
+    ellipse = shape.find("ellipse") if shape is not None else None
+    label = found[ORIGINATOR_LABEL]
+    return Detail(
+        track=None if track is None else track.attrib,
+        ellipse=None if ellipse is None else ellipse.attrib,
+        message=msg.attrib,
+        message_empty=len(msg) == 0,
+        label=lambda: read_label(label),
+    )
 
 
-def _body(kind: Kind, msg: ET.Element, parts: dict[str, ET.Element], point: GeoPoint) -> Body:
-    extra = _MESSAGE_ATTRS[kind]
+def _body(kind: Kind, detail: Detail, point: GeoPoint) -> Body:
+    code = "COT_DETAIL_INVALID"
     if kind is Kind.UPDATE:
-        track = parts.get("track")
+        track = detail.track
         if track is None:
-            raise cot_error("COT_DETAIL_INVALID", "an update needs detail/track")
-        code = "COT_DETAIL_INVALID"
+            raise cot_error(code, "an update needs detail/track")
         velocity = Velocity(
-            _number(track, "speed", code),
-            _number(track, "course", code),
-            _number(track, "slope", code),
+            _number(track, "track", "speed", code),
+            _number(track, "track", "course", code),
+            _number(track, "track", "slope", code),
         )
         return Update(point, velocity)
+    extra = _MESSAGE_ATTRS[kind]
     assert extra is not None
-    value = msg.get(extra)
+    value = detail.message.get(extra)
     if kind is Kind.LAUNCH:
         return Launch(point, _instant(value, "launch"))
     if kind is Kind.IMPACT:
-        shape = parts.get("shape")
-        ellipse = shape.find("ellipse") if shape is not None else None
+        ellipse = detail.ellipse
         if ellipse is None:
-            raise cot_error("COT_DETAIL_INVALID", "an impact prediction needs shape/ellipse")
-        code = "COT_DETAIL_INVALID"
+            raise cot_error(code, "an impact prediction needs shape/ellipse")
         axes = Ellipse(
-            _number(ellipse, "major", code),
-            _number(ellipse, "minor", code),
-            _number(ellipse, "angle", code),
+            _number(ellipse, "ellipse", "major", code),
+            _number(ellipse, "ellipse", "minor", code),
+            _number(ellipse, "ellipse", "angle", code),
         )
         return ImpactPrediction(point, axes, _instant(value, "impact"))
     try:
         return EndOfTrack(point, EndReason(value or ""))
     except ValueError:
-        raise cot_error("COT_DETAIL_INVALID", "end of track needs a known reason") from None
+        raise cot_error(code, "end of track needs a known reason") from None
 
 
-def _message_attrs(msg: ET.Element) -> tuple[Kind, int, Weapon]:
-    try:
-        kind = Kind(msg.get("kind", ""))
-        weapon = Weapon(msg.get("weapon", ""))
-    except ValueError:
-        raise cot_error(
-            "COT_DETAIL_INVALID", "gsomia:message has an unknown kind or weapon"
-        ) from None
-    allowed = {"track", "seq", "kind", "sensor", "weapon"} | {_MESSAGE_ATTRS[kind] or "kind"}
-    if set(msg.attrib) - allowed or len(msg):
+def _message_attrs(detail: Detail) -> tuple[Kind, int, Weapon]:
+    msg = detail.message
+    kind = _KIND_OF.get(msg.get("kind", ""))
+    weapon = _WEAPON_OF.get(msg.get("weapon", ""))
+    if kind is None or weapon is None:
+        raise cot_error("COT_DETAIL_INVALID", "gsomia:message has an unknown kind or weapon")
+    if not _MESSAGE_ALLOWED[kind].issuperset(msg) or not detail.message_empty:
         raise cot_error("COT_DETAIL_INVALID", "gsomia:message has unexpected content")
     seq = msg.get("seq", "")
     if not _SEQ.fullmatch(seq):
@@ -340,48 +364,86 @@ def _message_attrs(msg: ET.Element) -> tuple[Kind, int, Weapon]:
     return kind, int(seq), weapon
 
 
+LabelReader = Callable[[ET.Element], OriginatorLabel]
+#: The parts of an event, read in two steps so that a refusal names the first fault in document
+#: order: the point's attributes and a reader of the detail.
+Structure = Callable[[], tuple[Attrs, Callable[[], Detail]]]
+
+
 def decode_event(data: bytes, schemes: Mapping[str, Scheme]) -> TrackMessage:
-    """The track message one CoT event carries; raise :class:`CotError` for anything else."""
-    event = parse_event(data)
+    """The track message one CoT event carries; raise :class:`CotError` for anything else.
+
+    An event of the exact shape :func:`encode_event` writes is read without an XML parser
+    (:mod:`._canonical`); any other, and any the fast path refuses, is parsed (:mod:`._xml`), so
+    that a refusal names the first fault whichever path saw the event first.
+    """
+    fast = canonical_fields(data) if type(data) is bytes else None
+    if fast is not None:
+        attrs, point, detail = fast
+        try:
+            return _message(attrs, lambda: (point, lambda: detail), schemes)
+        except CotError:
+            pass  # the general path below names the first fault
+    return decode_tree(parse_event(data), schemes)
+
+
+def decode_tree(
+    event: ET.Element, schemes: Mapping[str, Scheme], read_label: LabelReader = label_from
+) -> TrackMessage:
+    """The track message of a parsed event, its 4774 label element read by ``read_label``."""
     if event.tag != "event":
         raise cot_error("COT_NOT_EVENT", "the root element is not event")
-    unknown = set(event.attrib) - _EVENT_ATTRS
-    if unknown:
+
+    def structure() -> tuple[Attrs, Callable[[], Detail]]:
+        point, detail = _children(event)
+        return point.attrib, lambda: _detail(detail, read_label)
+
+    return _message(event.attrib, structure, schemes)
+
+
+def _message(attrs: Attrs, structure: Structure, schemes: Mapping[str, Scheme]) -> TrackMessage:
+    """The checks of :func:`decode_event` on an event's attributes, then its parts."""
+    if not _EVENT_ATTRS.issuperset(attrs):
+        unknown = set(attrs) - _EVENT_ATTRS
         raise cot_error("COT_ATTRIBUTE_UNEXPECTED", "event has attributes CoT does not define",
                         attributes=sorted(a[:64] for a in unknown)[:8])  # fmt: skip
-    if event.get("version") != "2.0":
+    if attrs.get("version") != "2.0":
         raise cot_error("COT_VERSION_UNSUPPORTED", "only CoT event version 2.0 is read")
-    uid = event.get("uid")
+    uid = attrs.get("uid")
     if uid is None or not _UID_SYNTAX.fullmatch(uid):
         raise cot_error("COT_UID_INVALID", "event uid is missing or malformed")
-    cot_type = _check_type(event.get("type"))
-    time = _instant(event.get("time"), "time")
-    start = _instant(event.get("start"), "start")
-    stale = _instant(event.get("stale"), "stale")
+    cot_type = _check_type(attrs.get("type"))
+    time_text, start_text = attrs.get("time"), attrs.get("start")
+    time = _instant(time_text, "time")
+    start = time if start_text == time_text else _instant(start_text, "start")
+    stale = _instant(attrs.get("stale"), "stale")
     if start > stale or stale <= time:
         raise cot_error("COT_TIME_INCONSISTENT", "start is after stale, or stale not after time")
-    how = event.get("how")
+    how = attrs.get("how")
     if how is None or not _HOW_SYNTAX.fullmatch(how):
         raise cot_error("COT_HOW_INVALID", "event how is missing or malformed")
-    access = event.get("access")
-    point_elem, detail = _children(event)
+    access = attrs.get("access")
+    point_attrs, detail_of = structure()
     code = "COT_POINT_INVALID"
-    lat, lon = _number(point_elem, "lat", code), _number(point_elem, "lon", code)
+    lat = _number(point_attrs, "point", "lat", code)
+    lon = _number(point_attrs, "point", "lon", code)
     if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
         raise cot_error(code, "latitude or longitude out of range", lat=lat, lon=lon)
-    values = [_number(point_elem, name, code) for name in ("hae", "ce", "le")]
-    parts = _detail(detail)
-    label = label_from(parts[ORIGINATOR_LABEL])
+    hae = _number(point_attrs, "point", "hae", code)
+    ce = _number(point_attrs, "point", "ce", code)
+    le = _number(point_attrs, "point", "le", code)
+    detail = detail_of()
+    label = detail.label()
     if access is None:
         raise cot_error("COT_ACCESS_MISSING", "event has no access attribute")
     expected_access = access_for(label, schemes)
     if access != expected_access:
         raise cot_error("COT_ACCESS_MISMATCH", "access does not match the label in detail",
                         access=access[:128], expected=expected_access)  # fmt: skip
-    msg = parts[_MESSAGE]
-    kind, seq, weapon = _message_attrs(msg)
+    kind, seq, weapon = _message_attrs(detail)
+    msg = detail.message
     try:
-        point = GeoPoint(lat, lon, values[0])
+        point = GeoPoint(lat, lon, hae)
         message = TrackMessage(
             track_id=msg.get("track", ""),
             seq=seq,
@@ -390,9 +452,9 @@ def decode_event(data: bytes, schemes: Mapping[str, Scheme]) -> TrackMessage:
             sensor=msg.get("sensor", ""),
             weapon=weapon,
             label=label,
-            body=_body(kind, msg, parts, point),
-            ce=values[1],
-            le=values[2],
+            body=_body(kind, detail, point),
+            ce=ce,
+            le=le,
             simulated=how == "m-s",
         )
     except TrackError as exc:
