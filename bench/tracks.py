@@ -11,9 +11,16 @@ checks nothing and broadcasts to every client.
 Runs: 3 clients x 200 msg/s, 10 clients x 100 msg/s (p50, p99, max, lost) and a flood with 10
 clients (deliveries per second, lost).  ``--quick`` shortens each run.
 
+Cross-node (issue 5 §4; ADR 0012): KOR, JPN and USA node processes with partner track links; a
+KOR sensor feeds the KOR node over CoT and 3 JPN clients (CoT, ``reader``) receive at the JPN
+node, 100 msg/s: ``direct`` over the KOR → JPN link, ``hub`` with KOR configured to send JPN its
+tracks through the USA (KOR → USA → JPN, TISA), each hop deciding release, relay and accept, over
+the signed-handshake AES-GCM links.  Latency is end to end, sensor write to JPN client read.
+
 Usage::
 
-    .venv/bin/python bench/tracks.py [--quick] [--json] [--no-taky]
+    .venv/bin/python bench/tracks.py [--quick] [--json] [--no-taky] [--no-cross-node]
+                                     [--cross-node-only]
 """
 
 from __future__ import annotations
@@ -71,6 +78,8 @@ def taky_binary() -> Path:
 
 
 SENSOR, WATCH = "kor-radar-bench", "kor-watch-bench"
+JPN_WATCH = "jpn-watch-bench"
+CROSS_RATE, CROSS_CLIENTS = 100.0, 3
 
 
 @contextlib.contextmanager
@@ -111,6 +120,53 @@ def our_node() -> Iterator[Target]:
             )
         finally:
             cluster.stop()
+
+
+@contextlib.contextmanager
+def partner_nodes(via_hub: bool) -> Iterator[Target]:
+    """KOR, JPN and USA node processes with track links; the KOR sensor's and JPN's CoT."""
+    from datetime import UTC, datetime, timedelta  # noqa: PLC0415
+
+    from gsomia.runtime.cluster import LocalCluster  # noqa: PLC0415
+    from gsomia.runtime.scenario import _official  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory(prefix="gsomia-bench-links-") as tmp:
+        cluster = LocalCluster(Path(tmp), ("KOR", "JPN", "USA"))
+        cluster.create(datetime.now(UTC) - timedelta(days=1))
+        cluster.wire_tracks({("KOR", "JPN"): "USA"} if via_hub else None)
+        cluster.listen_cot("KOR", SENSOR)
+        cluster.listen_cot("JPN", JPN_WATCH)
+        cluster.start()
+        try:
+            cluster.enrol(
+                {
+                    "KOR": [
+                        _official(SENSOR, "KOR", "군사II급비밀", ("NK-MISSILE",), "sensor_feed")
+                    ],
+                    "JPN": [_official(JPN_WATCH, "JPN", "極秘", ("NK-MISSILE",), "reader")],
+                }
+            )
+            ports = {
+                p: int(cluster.run_info(p)["cot"][0]["url"].rsplit(":", 1)[1])
+                for p in ("KOR", "JPN")
+            }
+            yield Target(
+                "hub" if via_hub else "direct",
+                sensor=plain("127.0.0.1", ports["KOR"]),
+                client=plain("127.0.0.1", ports["JPN"]),
+            )
+        finally:
+            cluster.stop()
+
+
+def cross_node(seconds: float) -> dict[str, Any]:
+    """KOR sensor → JPN clients, directly and through the USA hub (module docstring)."""
+    runs: dict[str, Any] = {}
+    for via_hub in (False, True):
+        with partner_nodes(via_hub) as target:
+            events = messages(int(CROSS_RATE * seconds))
+            runs[target.name] = asyncio.run(paced(target, events, CROSS_CLIENTS, CROSS_RATE))
+    return runs
 
 
 @contextlib.contextmanager
@@ -167,6 +223,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="short runs (seconds, not minutes)")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--no-taky", action="store_true", help="measure ours only")
+    parser.add_argument("--no-cross-node", action="store_true", help="skip the partner links")
+    parser.add_argument(
+        "--cross-node-only", action="store_true", help="measure the partner links only"
+    )
     parser.add_argument(
         "--seconds", type=float, help="length of each paced run (default 15, quick 3)"
     )
@@ -178,13 +238,23 @@ def main(argv: list[str] | None = None) -> int:
     flood_n = args.flood or (5_000 if args.quick else 30_000)
     result: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}}
     runs: dict[str, Any] = {}
-    with our_node() as target:
-        runs["ours"] = measure(target, seconds, flood_n)
-    result["ours"] = headline(runs["ours"])
-    if not args.no_taky:
+    if not args.cross_node_only:
+        with our_node() as target:
+            runs["ours"] = measure(target, seconds, flood_n)
+        result["ours"] = headline(runs["ours"])
+    if not args.no_taky and not args.cross_node_only:
         with taky_server() as target:
             runs["taky"] = measure(target, seconds, flood_n)
         result["taky"] = headline(runs["taky"])
+    if not args.no_cross_node:
+        runs["cross_node"] = cross_node(seconds)
+        result["cross_node"] = {
+            "direct_p99_ms": runs["cross_node"]["direct"]["p99_ms"],
+            "hub_p99_ms": runs["cross_node"]["hub"]["p99_ms"],
+            "direct_p50_ms": runs["cross_node"]["direct"]["p50_ms"],
+            "hub_p50_ms": runs["cross_node"]["hub"]["p50_ms"],
+            "lost": sum(r["lost"] for r in runs["cross_node"].values()),
+        }
     result["runs"] = runs
     if args.json:
         print(json.dumps(result, indent=2))

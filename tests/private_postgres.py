@@ -9,6 +9,8 @@ checks).  Run as root, pgserver starts it as the system
 user ``pgserver`` (created if missing) and opens the directory's parents for traversal, which is
 why the directory is made under the system temporary directory rather than pytest's.  Each test
 gets a schema of its own (:meth:`PrivatePostgres.new_schema`), which is cheaper than a database.
+Fault tests stop it (:meth:`PrivatePostgres.halt`, a fast or immediate shutdown) and start it again
+on the same directory and socket (:meth:`PrivatePostgres.resume`).
 """
 
 from __future__ import annotations
@@ -74,6 +76,20 @@ class PrivatePostgres:
         with psycopg.connect(self.dsn, autocommit=True) as conn:
             cursor = conn.execute(sql, params)
             return cursor.fetchall() if cursor.description is not None else []
+
+    def halt(self, mode: str = "fast") -> None:
+        """Stop the server (``pg_ctl stop -m fast|immediate``), keeping its directory and socket:
+        a fault test's outage; :meth:`resume` starts it again."""
+        from pgserver._commands import pg_ctl  # noqa: PLC0415
+
+        if mode not in ("smart", "fast", "immediate"):
+            raise ValueError(f"pg_ctl has no shutdown mode {mode!r}")
+        pg_ctl(["-w", "-m", mode, "stop"], pgdata=self.server.pgdata, user=self.server.system_user)
+
+    def resume(self) -> None:
+        """Start the server again after :meth:`halt`, on the same directory and socket."""
+        self.server.ensure_postgres_running()
+        self.execute("SELECT 1")
 
     def stop(self) -> None:
         try:

@@ -248,17 +248,28 @@ def test_a_damaged_row_or_log_is_reported_not_trusted(
 def test_a_lost_connection_fails_one_unit_and_the_next_connects_again(
     postgres: PrivatePostgres, schema: str
 ) -> None:
-    """A server restart, as the store sees it: its connection is gone."""
+    """A server restart, as the store sees it: its connection is gone.  Lost while idle, it is
+    replaced when the next unit begins (nothing was done on it); lost inside a unit, that unit
+    fails with ``STORE_UNAVAILABLE``, leaves nothing, and the next connects again."""
     with opened(postgres, schema) as store:
         with store.unit_of_work() as uow:
             uow.append_audit(audit(n=0))
         pid = store._conn.info.backend_pid
         postgres.execute("SELECT pg_terminate_backend(%s)", (pid,))
-        with pytest.raises(StoreError) as exc, store.unit_of_work() as uow:
-            uow.append_audit(audit(n=1))
+        with store.unit_of_work() as uow:
+            assert uow.append_audit(audit(n=1)) == 1
+        assert store._conn.info.backend_pid != pid
+
+        def lost_inside_a_unit() -> None:
+            with store.unit_of_work() as uow:
+                postgres.execute("SELECT pg_terminate_backend(%s)", (store._conn.info.backend_pid,))
+                uow.append_audit(audit(n=2))
+
+        with pytest.raises(StoreError) as exc:
+            lost_inside_a_unit()
         assert exc.value.code == "STORE_UNAVAILABLE"
         with store.unit_of_work() as uow:
-            assert uow.append_audit(audit(n=2)) == 1
+            assert uow.append_audit(audit(n=3)) == 2
         assert store.verify_audit().ok
 
 

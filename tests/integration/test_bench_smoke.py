@@ -43,12 +43,25 @@ def test_audit_bench_smoke(tmp_path) -> None:
 
 def test_tracks_bench_smoke() -> None:
     """bench/tracks.py against our node only (taky is installed by the full bench run)."""
-    result = run_bench("tracks.py", "--no-taky", "--seconds", "1", "--flood", "500")
+    result = run_bench("tracks.py", "--no-taky", "--no-cross-node", "--seconds", "1", "--flood",
+                       "500")  # fmt: skip
     ours = result["ours"]
     assert ours["lost"] == 0
     assert ours["flood_deliveries_per_s"] > 0
     assert ours["p99_ms_10x100"] >= ours["p50_ms_10x100"] > 0
     for run in result["runs"]["ours"].values():
+        assert run["duplicated"] == 0
+        assert run["reordered"] == 0
+
+
+def test_tracks_cross_node_bench_smoke() -> None:
+    """bench/tracks.py cross-node: KOR sensor → JPN clients directly and through the USA hub."""
+    result = run_bench("tracks.py", "--cross-node-only", "--seconds", "1")
+    cross = result["cross_node"]
+    assert cross["direct_p99_ms"] > 0
+    assert cross["hub_p99_ms"] > 0
+    assert cross["lost"] == 0
+    for run in result["runs"]["cross_node"].values():
         assert run["duplicated"] == 0
         assert run["reordered"] == 0
 
@@ -65,12 +78,16 @@ def test_store_queries_bench_smoke() -> None:
 
 
 def test_scale_bench_smoke() -> None:
-    """bench/scale.py --quick: embedded and 1, 2, 4 JPN workers on PostgreSQL + JetStream."""
-    result = run_bench("scale.py", "--quick")
-    assert set(result["scaleout"]) == {"1", "2", "4"}
+    """bench/scale.py --quick: embedded and 2 workers per node on PostgreSQL + JetStream,
+    releases and track deliveries (the full run does 1, 2 and 4)."""
+    result = run_bench("scale.py", "--quick", "--workers", "2")
+    assert set(result["scaleout"]) == {"2"}
     for run in [result["embedded"], *result["scaleout"].values()]:
         assert {"items_per_s", "p99_ms", "lost", "duplicated"} <= set(run)
         assert run["released"] == result["items"]
         assert run["lost"] == 0
         assert run["duplicated"] == 0
         assert all(run["audit_verified"].values())
+        assert run["track_deliveries_per_s"] > 0
+        assert run["track_lost"] == run["track_duplicated"] == run["track_reordered"] == 0
+    assert result["scaleout"]["2"]["profile"]["releases"]["cpu_s"]["KOR workers"] > 0

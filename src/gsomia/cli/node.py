@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 from datetime import datetime
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from gsomia.cli._parser import Subparsers, add_command, party_arg
 from gsomia.cli.node_cot import add_cot_commands
 from gsomia.cli.output import emit_json
 from gsomia.errors import InputError
-from gsomia.runtime.config import KEYS_DIR, RUN_FILE, data_dir_of, load_config
+from gsomia.runtime.config import KEYS_DIR, RUN_FILE, data_dir_of, init_store, load_config
 from gsomia.runtime.host import NodeHost
 from gsomia.runtime.setup import add_peer, init_node
 
@@ -26,21 +27,33 @@ def _passphrase(args: argparse.Namespace) -> bytes:
 
 
 def cmd_init(args: argparse.Namespace, now: datetime) -> int:
+    data = args.data or (data_dir_of(args.config) if args.config else None)
+    if data is None:
+        raise InputError('give --data DIR, or data = "DIR" in the --config file',
+                         code="CONFIG_MISSING")  # fmt: skip
+    store = init_store(args.party, store=args.store, schema=args.schema, file=args.config,
+                       environ=os.environ)  # fmt: skip
     result = init_node(
-        args.data,
+        data,
         args.party,
         _passphrase(args),
         now,
         host=args.host,
         api_port=args.api_port,
         channel_port=args.channel_port,
+        store=store,
     )
     c = result.config
+    schema = c.store.schema or f"gsomia_{c.party.lower()}"
     out = {
         "party": c.party,
-        "data": str(args.data),
+        "data": str(data),
         "api": c.api_url,
         "channel": c.channel_url,
+        "store": {
+            "kind": c.store.kind,
+            **({"schema": schema} if c.store.kind == "postgres" else {}),
+        },
         "official": result.officer.official.id,
         "token": result.token,
         "fingerprint": result.fingerprint,
@@ -48,12 +61,14 @@ def cmd_init(args: argparse.Namespace, now: datetime) -> int:
     if args.json:
         emit_json(out)
     else:
-        print(f"{c.party} node created in {args.data}")
+        print(f"{c.party} node created in {data}")
         print(f"  API      {c.api_url}   channel  {c.channel_url}")
+        if c.store.kind == "postgres":
+            print(f"  store    PostgreSQL, schema {schema} (node.toml [store])")
         print(f"  key fingerprint  {result.fingerprint}  (read it to partners out of band)")
         print(f"  security officer {out['official']}; API token, shown only now:")
         print(f"    {result.token}")
-        print(f"Next: gsomia node peer add …, then gsomia node serve --data {args.data}")
+        print(f"Next: gsomia node peer add …, then gsomia node serve --data {data}")
     return 0
 
 
@@ -130,8 +145,22 @@ def add_node_commands(top: Subparsers) -> None:
 
     p = add(sub, "init", cmd_init, "create a node: keys, configuration, store, first officer")
     p.add_argument("--party", required=True, type=party_type, metavar="PARTY")
-    data(p)
+    p.add_argument("--data", type=Path, metavar="DIR",
+                   help="data directory (default: data = … in the --config file)")  # fmt: skip
     passphrase(p)
+    p.add_argument(
+        "--store",
+        metavar="DSN",
+        help="the store: sqlite (default: DATA/node.sqlite) or a PostgreSQL DSN, "
+        "postgresql://user@host/db or 'host=… dbname=…', without a password (~/.pgpass, "
+        "PGPASSWORD or dsn_file); the schema and tables are created there and node.toml "
+        "points at them.  Default: the [store] of --config, then GSOMIA_STORE and "
+        "GSOMIA_POSTGRES_DSN (docs/operations.md)",
+    )
+    p.add_argument("--schema", metavar="NAME",
+                   help="PostgreSQL schema of the node (default gsomia_<party>)")  # fmt: skip
+    p.add_argument("--config", type=Path, metavar="FILE",
+                   help="a node serve --config file: its data and [store] are used")  # fmt: skip
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback)")
     p.add_argument("--api-port", type=int, default=0, help="REST API port (default: a free one)")
     p.add_argument("--channel-port", type=int, default=0, help="channel port (default: free)")

@@ -17,12 +17,13 @@ machine, on PostgreSQL and NATS JetStream; the choice is configuration, never co
     user = "kor-node"
     password_file = "/etc/gsomia/kor-nats.password"   # or creds = "/etc/gsomia/kor.creds"
     replicas = 3               # the node's stream, on a three-server cluster
+    tracks = true              # the workers' track streams on JetStream (ADR 0013; default)
 
 and the environment overrides any of it (12-factor; systemd ``Environment=``): ``GSOMIA_STORE``
 (sqlite | postgres), ``GSOMIA_POSTGRES_DSN``, ``GSOMIA_POSTGRES_SCHEMA``, ``GSOMIA_CHANNEL``
 (http | nats), ``GSOMIA_NATS_SERVERS`` (comma-separated), ``GSOMIA_NATS_USER``,
 ``GSOMIA_NATS_PASSWORD``, ``GSOMIA_NATS_PASSWORD_FILE``, ``GSOMIA_NATS_CREDS``,
-``GSOMIA_NATS_REPLICAS``; and ``GSOMIA_API_HOST``, ``GSOMIA_API_PORT`` (each worker of a node
+``GSOMIA_NATS_REPLICAS``, ``GSOMIA_NATS_TRACKS`` (true | false); and ``GSOMIA_API_HOST``, ``GSOMIA_API_PORT`` (each worker of a node
 serves the API on a port of its own).  Secrets are read from files or the environment at start, and never
 written back to ``node.toml`` nor shown in messages.  Errors: ``CONFIG_INVALID``.
 """
@@ -41,6 +42,7 @@ from gsomia.ports import Channel, Clock, Store
 
 if TYPE_CHECKING:
     from gsomia.runtime.config import NodeConfig
+    from gsomia.streaming.sequenced import TrackStream
 
 __all__ = [
     "TRANSPORTS",
@@ -49,8 +51,10 @@ __all__ = [
     "apply_environment",
     "open_channel",
     "open_store",
+    "open_track_stream",
     "parse_nats",
     "parse_store",
+    "postgres_target",
     "settler",
 ]
 
@@ -96,6 +100,7 @@ class NatsSettings:
     password_file: str | None = None
     creds: str | None = None
     replicas: int = 1
+    tracks: bool = True  # ADR 0013: track streams across the workers on JetStream
 
     def to_toml(self) -> list[str]:
         """Lines of ``node.toml`` (a password only by its file)."""
@@ -103,6 +108,7 @@ class NatsSettings:
             return []
         servers = ", ".join(_q(s) for s in self.servers)
         lines = ["", "[nats]", f"servers = [{servers}]", f"replicas = {self.replicas}"]
+        lines += [] if self.tracks else ["tracks = false"]
         lines += [f"{k} = {_q(v)}" for k, v in (("user", self.user),
                   ("password_file", self.password_file), ("creds", self.creds)) if v]  # fmt: skip
         return lines
@@ -135,7 +141,7 @@ def parse_store(raw: Any, path: Path | str) -> StoreSettings:
 
 def parse_nats(raw: Any, path: Path | str) -> NatsSettings:
     """The ``[nats]`` table."""
-    keys = {"servers", "user", "password_file", "creds", "replicas"}
+    keys = {"servers", "user", "password_file", "creds", "replicas", "tracks"}
     if not isinstance(raw, dict) or set(raw) - keys:
         raise _invalid(f"[nats] takes {sorted(keys)} only (a password only by its file)", path)
     servers = raw.get("servers", [])
@@ -148,9 +154,13 @@ def parse_nats(raw: Any, path: Path | str) -> NatsSettings:
     replicas = raw.get("replicas", 1)
     if isinstance(replicas, bool) or not isinstance(replicas, int) or not 1 <= replicas <= 5:
         raise _invalid("[nats] replicas is 1 to 5", path)
+    tracks = raw.get("tracks", True)
+    if not isinstance(tracks, bool):
+        raise _invalid("[nats] tracks is true or false", path)
     return NatsSettings(
         tuple(servers), _text(raw, "user", "nats", path), None,
         _text(raw, "password_file", "nats", path), _text(raw, "creds", "nats", path), replicas,
+        tracks,
     )  # fmt: skip
 
 
@@ -188,6 +198,11 @@ def apply_environment(config: NodeConfig, environ: Mapping[str, str]) -> NodeCon
         value = environ["GSOMIA_NATS_REPLICAS"]
         replicas = int(value) if value.isdigit() else 0
         nats = replace(nats, replicas=parse_nats({"replicas": replicas}, where).replicas)
+    if "GSOMIA_NATS_TRACKS" in environ:
+        flag = environ["GSOMIA_NATS_TRACKS"].strip().lower()
+        if flag not in ("true", "false", "1", "0"):
+            raise _invalid("GSOMIA_NATS_TRACKS is true or false", where)
+        nats = replace(nats, tracks=flag in ("true", "1"))
     api = config.api
     if "GSOMIA_API_HOST" in environ or "GSOMIA_API_PORT" in environ:  # one per worker
         port = environ.get("GSOMIA_API_PORT", str(api[1]))
@@ -207,6 +222,17 @@ def _secret_file(name: str, what: str) -> str:
     if not value:
         raise _invalid(f"the {what} file {name} is empty", name)
     return value
+
+
+def postgres_target(settings: StoreSettings, party: str, where: Path | str) -> tuple[str, str]:
+    """``(dsn, schema)`` of a ``kind = "postgres"`` store: the DSN (from ``dsn_file`` if so
+    given) and the schema (default ``gsomia_<party>``)."""
+    dsn = settings.dsn or (settings.dsn_file and _secret_file(settings.dsn_file, "DSN"))
+    if not dsn:
+        raise _invalid(
+            "[store] kind = 'postgres' needs dsn, dsn_file or GSOMIA_POSTGRES_DSN", where
+        )
+    return dsn, settings.schema or f"gsomia_{party.lower()}"
 
 
 def open_store(config: NodeConfig, data: Path) -> Store:
@@ -237,14 +263,31 @@ def open_channel(config: NodeConfig, keys: NodeKeys, trust: TrustStore, clock: C
     nats = config.nats
     if not nats.servers:
         raise _invalid("transport = 'nats' needs [nats] servers or GSOMIA_NATS_SERVERS", "nats")
-    password = nats.password or (
-        _secret_file(nats.password_file, "NATS password") if nats.password_file else None
-    )
     from gsomia.adapters.nats_channel import NatsChannel  # noqa: PLC0415  (extra: nats)
 
     return NatsChannel(
         config.party, keys, trust, clock=clock, servers=list(nats.servers), user=nats.user,
-        password=password, creds=nats.creds, replicas=nats.replicas,
+        password=_nats_password(nats), creds=nats.creds, replicas=nats.replicas,
+    )  # fmt: skip
+
+
+def _nats_password(nats: NatsSettings) -> str | None:
+    if nats.password:
+        return nats.password
+    return _secret_file(nats.password_file, "NATS password") if nats.password_file else None
+
+
+def open_track_stream(config: NodeConfig) -> TrackStream | None:
+    """The node's track sequencer (ADR 0013): JetStream when the channel is NATS and
+    ``[nats] tracks`` is not false, else None (one process, one hub)."""
+    nats = config.nats
+    if config.transport != "nats" or not nats.tracks or not nats.servers:
+        return None
+    from gsomia.adapters.nats_tracks import NatsTrackStream  # noqa: PLC0415  (extra: nats)
+
+    return NatsTrackStream(
+        config.party, servers=list(nats.servers), user=nats.user,
+        password=_nats_password(nats), creds=nats.creds, replicas=nats.replicas,
     )  # fmt: skip
 
 

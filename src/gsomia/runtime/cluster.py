@@ -15,12 +15,13 @@ import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
@@ -33,8 +34,10 @@ from gsomia.audit.records import AuditKind, AuditRecord
 from gsomia.envelope import PublicKeyBundle
 from gsomia.errors import GsomiaError
 from gsomia.runtime.client import ApiClient
-from gsomia.runtime.config import KEYS_DIR, RUN_FILE, load_config
+from gsomia.runtime.config import KEYS_DIR, RUN_FILE, load_config, save_config
 from gsomia.runtime.setup import add_peer, init_node
+from gsomia.streaming.link_settings import LinkPartner, LinkSettings
+from gsomia.streaming.settings import CotListener
 
 __all__ = ["ClusterError", "LocalCluster", "NodeProcess", "NodeTally"]
 
@@ -116,6 +119,37 @@ class LocalCluster:
                 if other != party:
                     add_peer(peer.data, party, channel, bundle, fingerprint)
         self.say("keys exchanged: each node trusts the others' after checking fingerprints")
+
+    # ------------------------------------------------------------- tracks (issue 5, ADR 0012)
+
+    def wire_tracks(self, via: Mapping[tuple[str, str], str] | None = None) -> None:
+        """Give every node a track-link listener on a free loopback port and every other node
+        as a partner dialed there; ``via[(a, b)] = hub`` sends ``a``'s tracks to ``b`` only
+        through ``hub`` (TISA).  Call before :meth:`start`."""
+        ports = {party: _free_port() for party in self.nodes}
+        for party, node in self.nodes.items():
+            config = load_config(node.data)
+            partners = tuple(
+                LinkPartner(other, f"127.0.0.1:{ports[other]}", (via or {}).get((party, other)))
+                for other in self.nodes
+                if other != party
+            )
+            links = LinkSettings(("127.0.0.1", ports[party]), partners)
+            save_config(node.data, replace(config, tracks=links))
+
+    def listen_cot(self, party: str, *officials: str) -> None:
+        """Add a plain loopback CoT listener (port chosen at start) for each of ``officials``
+        of ``party``'s node (as ``gsomia node cot listen`` does).  Call before :meth:`start`."""
+        data = self.nodes[party].data
+        config = load_config(data)
+        cot = config.cot
+        for official in officials:
+            cot = cot.with_listener(CotListener(port=0, official=official))
+        save_config(data, replace(config, cot=cot))
+
+    def run_info(self, party: str) -> dict[str, Any]:
+        """``party``'s ``run/node.json`` (the node serves)."""
+        return dict(json.loads((self.nodes[party].data / RUN_FILE).read_text(encoding="utf-8")))
 
     # ----------------------------------------------------------------------------- processes
 
@@ -222,3 +256,9 @@ class LocalCluster:
             ok,
             records,
         )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

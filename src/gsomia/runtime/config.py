@@ -51,6 +51,7 @@ from gsomia.runtime.channels import (
     parse_nats,
     parse_store,
 )
+from gsomia.streaming.link_settings import LinkSettings, parse_links
 from gsomia.streaming.settings import CotSettings, parse_cot
 
 __all__ = [
@@ -59,6 +60,7 @@ __all__ = [
     "RUN_FILE",
     "NodeConfig",
     "data_dir_of",
+    "init_store",
     "load_config",
     "save_config",
 ]
@@ -82,6 +84,7 @@ class NodeConfig:
     channel: tuple[str, int] = (_LOOPBACK, 0)
     peers: Mapping[str, str] = field(default_factory=dict)
     cot: CotSettings = field(default_factory=CotSettings)  # issue 5: CoT over TCP/TLS
+    tracks: LinkSettings = field(default_factory=LinkSettings)  # issue 5: partner links
     store: StoreSettings = field(default_factory=StoreSettings)  # issue 7: sqlite | postgres
     transport: str = "http"  # issue 7: the channel, http (ADR 0005) | nats (ADR 0010)
     nats: NatsSettings = field(default_factory=NatsSettings)
@@ -119,6 +122,7 @@ class NodeConfig:
             "[peers]",
             *(f'{p} = "{u}"' for p, u in sorted(self.peers.items())),
             *self.cot.to_toml(),
+            *self.tracks.to_toml(),
             *self.store.to_toml(),
             *self.nats.to_toml(),
         ]
@@ -152,7 +156,8 @@ def load_config(
         ) from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise _invalid(f"cannot read {path}: {exc}", path) from None
-    unknown = set(raw) - {"party", "api", "channel", "peers", "cot", "data", "store", "nats"}
+    known = {"party", "api", "channel", "peers", "cot", "data", "store", "nats", "tracks"}
+    unknown = set(raw) - known
     if unknown:
         raise _invalid(f"unknown settings in {path}: {sorted(unknown)}", path)
     try:
@@ -167,6 +172,7 @@ def load_config(
             _bind(raw.get("api", {}), "api", path),
             _bind(raw.get("channel", {}) if channel is None else channel, "channel", path),
             cot=parse_cot(raw.get("cot", {}), path),
+            tracks=parse_links(raw.get("tracks", {}), path),
             store=parse_store(raw.get("store", {}), path),
             transport=transport,
             nats=parse_nats(raw.get("nats", {}), path),
@@ -194,6 +200,43 @@ def data_dir_of(file: Path) -> Path | None:
     if data is not None and (not isinstance(data, str) or not data):
         raise _invalid("data must be the path of the node's data directory", Path(file))
     return None if data is None else Path(data)
+
+
+def init_store(
+    party: str,
+    *,
+    store: str | None = None,
+    schema: str | None = None,
+    file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> StoreSettings:
+    """The store ``gsomia node init`` creates (issue 7 §1): the ``[store]`` table of ``file``
+    (a ``node serve --config`` file) if given, then the ``GSOMIA_STORE``,
+    ``GSOMIA_POSTGRES_DSN`` and ``GSOMIA_POSTGRES_SCHEMA`` of ``environ``, then ``--store``
+    (``sqlite``, or a PostgreSQL DSN: ``postgresql://…`` or ``host=… dbname=…``) and
+    ``--schema``.  Default: SQLite in the data directory.  ``CONFIG_INVALID`` if they conflict."""
+    settings = StoreSettings()
+    where = Path(file) if file is not None else Path("command line")
+    if file is not None:
+        try:
+            raw = tomllib.loads(Path(file).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise _invalid(f"cannot read {file}: {exc}", where) from None
+        settings = parse_store(raw.get("store", {}), where)
+    if environ is not None:
+        settings = apply_environment(NodeConfig(validate_party(party), store=settings),
+                                     environ).store  # fmt: skip
+    if store is not None:
+        settings = (
+            StoreSettings()
+            if store == "sqlite"
+            else StoreSettings("postgres", store, None, settings.schema)
+        )
+    if schema is not None:
+        if settings.kind != "postgres":
+            raise _invalid("--schema is for a PostgreSQL store (--store DSN)", where)
+        settings = replace(settings, schema=schema)
+    return settings
 
 
 def save_config(data: Path, config: NodeConfig) -> Path:

@@ -47,7 +47,7 @@ from gsomia.errors import GsomiaError
 from gsomia.node import Node
 from gsomia.ports import Clock
 from gsomia.registry import Registry
-from gsomia.runtime.channels import open_channel, open_store, settler
+from gsomia.runtime.channels import open_channel, open_store, open_track_stream, settler
 from gsomia.runtime.config import KEYS_DIR, RUN_FILE, NodeConfig, load_config
 from gsomia.runtime.tracks_host import TracksHost
 
@@ -94,7 +94,16 @@ class NodeHost:
             trust,
             self.clock,
         )
-        self.tracks = TracksHost(self.node, self.store, self.config.cot, self.data)  # issue 5
+        self.tracks = TracksHost(  # issue 5; track streams on JetStream: ADR 0013; links: 0012
+            self.node,
+            self.store,
+            self.config.cot,
+            self.data,
+            stream=open_track_stream(self.config),
+            links=self.config.tracks,
+            keys=keys,
+            trust=trust,
+        )
         api = uvicorn.Config(
             create_app(self.node, tracks=self.tracks.ingest),
             host=self.config.api[0],
@@ -208,6 +217,7 @@ class NodeHost:
             "api": self.api_url,
             "channel": getattr(self.channel, "url", None),
             "cot": self.tracks.run_info(),
+            "links": self.tracks.link_info(),  # partner track links (ADR 0012)
         }
         temporary = path.with_suffix(".tmp")
         temporary.write_text(json.dumps(info) + "\n", encoding="utf-8")

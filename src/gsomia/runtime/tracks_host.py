@@ -8,6 +8,11 @@ on an event loop in a thread of its own (``gsomia-cot``), so that CoT traffic ne
 API's threads or the store.  Officials are read from the node's store (the directory, Art. 7);
 refusals are audited through the node (batched: :mod:`gsomia.streaming.ingest`).
 
+When the node's workers share their tracks through JetStream (issue 7; ADR 0013,
+:func:`gsomia.runtime.channels.open_track_stream`), the hub is a
+:class:`~gsomia.streaming.sequenced.SequencedHub`: ingest publishes to the node's track stream,
+and the stream, started before the listeners (the current picture first), feeds the hub.
+
 ``run/node.json`` gets ``"cot"``: one ``{"url", "scheme", "host", "port", "official"}`` per
 listener as bound (``url`` is what PyTAK takes as ``COT_URL``).
 """
@@ -20,11 +25,15 @@ import threading
 from pathlib import Path
 from typing import Final
 
+from gsomia.envelope import NodeKeys, TrustStore
 from gsomia.errors import GsomiaError
 from gsomia.node import Node
 from gsomia.ports import OfficialRecord, Store
 from gsomia.streaming import TrackHub, TrackIngest
 from gsomia.streaming.cot_server import BoundListener, CotServer
+from gsomia.streaming.link import LinkService
+from gsomia.streaming.link_settings import LinkSettings
+from gsomia.streaming.sequenced import SequencedHub, TrackStream
 from gsomia.streaming.settings import CotSettings
 
 __all__ = ["TracksHost"]
@@ -35,17 +44,34 @@ _START_TIMEOUT: Final = 20.0
 class TracksHost:
     """The hub, the ingest and the CoT listeners of one serving node (module docstring)."""
 
-    def __init__(self, node: Node, store: Store, settings: CotSettings, data: Path) -> None:
+    def __init__(
+        self,
+        node: Node,
+        store: Store,
+        settings: CotSettings,
+        data: Path,
+        *,
+        stream: TrackStream | None = None,
+        links: LinkSettings | None = None,
+        keys: NodeKeys | None = None,
+        trust: TrustStore | None = None,
+    ) -> None:
         self.node = node
         self.store = store
         self.settings = settings
         self.data = Path(data)
-        self.hub = TrackHub()
+        self.stream = stream  # issue 7: the workers' track sequencer (ADR 0013), if any
+        self._sequenced = None if stream is None else SequencedHub(stream)
+        self.hub: TrackHub = self._sequenced or TrackHub()
         self.ingest = TrackIngest(node, self.hub)
         self.bound: list[BoundListener] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: CotServer | None = None
+        self.links = links or LinkSettings()  # issue 5 §2: partner track links (ADR 0012)
+        self._link: LinkService | None = None
+        if self.links.enabled and keys is not None and trust is not None:
+            self._link = LinkService(node, self.ingest, self.links, keys, trust)
 
     def official(self, official_id: str) -> OfficialRecord | None:
         """The official ``official_id`` in the node's directory, active or not."""
@@ -53,8 +79,11 @@ class TracksHost:
             return reader.official(official_id)
 
     def start(self) -> None:
-        """Start the CoT listeners (if any are configured); return once they listen."""
-        if not self.settings.listen:
+        """Start the track stream (if any; ADR 0013) and the CoT listeners (if any are
+        configured); return once they listen."""
+        if self.stream is not None and self._sequenced is not None:
+            self.stream.start(self._sequenced.deliver)  # the current picture first
+        if not self.settings.listen and self._link is None:
             return
         loop = asyncio.new_event_loop()
         self._loop = loop
@@ -71,10 +100,21 @@ class TracksHost:
                 f"the CoT listeners could not start: {exc}", code="NODE_START_FAILED"
             ) from None
         self._server = server
+        if self._link is not None:
+            try:
+                asyncio.run_coroutine_threadsafe(self._link.start(), loop).result(_START_TIMEOUT)
+            except Exception as exc:
+                self.stop()
+                raise GsomiaError(
+                    f"the track links could not start: {exc}", code="NODE_START_FAILED"
+                ) from None
 
     def stop(self) -> None:
         """Close the listeners and their connections, audit pending refusals, stop the loop."""
         loop, server = self._loop, self._server
+        if loop is not None and self._link is not None:
+            with contextlib.suppress(Exception):  # shutting down: nothing more to do
+                asyncio.run_coroutine_threadsafe(self._link.close(), loop).result(_START_TIMEOUT)
         if loop is not None and server is not None:
             with contextlib.suppress(Exception):  # shutting down: nothing more to do
                 asyncio.run_coroutine_threadsafe(server.close(), loop).result(_START_TIMEOUT)
@@ -87,6 +127,8 @@ class TracksHost:
         if server is None:  # the CoT server flushes on close; else audit what the API counted
             with contextlib.suppress(GsomiaError):
                 self.ingest.flush()
+        if self.stream is not None:
+            self.stream.close()
         self._loop = self._server = self._thread = None
 
     @property
@@ -97,3 +139,8 @@ class TracksHost:
     def run_info(self) -> list[dict[str, object]]:
         """What ``run/node.json`` records under ``"cot"``."""
         return [listener.as_dict() for listener in self.bound]
+
+    def link_info(self) -> dict[str, object] | None:
+        """What ``run/node.json`` records under ``"links"``: the listener as bound, or None."""
+        bound = None if self._link is None else self._link.bound
+        return None if bound is None else bound.as_dict()

@@ -14,6 +14,12 @@ The I/O half of issue 5 over the pure :mod:`gsomia.tracks` (PRODUCT.md §5):
 - :mod:`~gsomia.streaming.cot_server`: :class:`CotServer`, TAK protocol 0 over TCP and TLS with
   client certificates mapped to officials; :mod:`~gsomia.streaming.settings`, the ``[cot]``
   section of ``node.toml``.
+- :mod:`~gsomia.streaming.link` (with :mod:`~.link_wire`, :mod:`~.link_policy`,
+  :mod:`~.link_settings`): partner track links (ADR 0012): a signed X25519 handshake with the
+  node keys, AES-256-GCM frames, :func:`gsomia.policy.release` per partner at every egress,
+  :func:`gsomia.policy.accept` (and :func:`gsomia.policy.relay` at a TISA hub) at every ingest.
+- :mod:`~gsomia.streaming.sequenced`: the node's track sequencer across its workers (JetStream,
+  ADR 0013) in front of the hub.
 
 Above :mod:`gsomia.node`, below the faces (API, dashboard) and the runtime, which owns the hub
 and runs the CoT server on a thread of its own (:mod:`gsomia.runtime.tracks_host`).  It never

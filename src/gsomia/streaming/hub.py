@@ -32,10 +32,11 @@ form, not once per client.  Publication schedules ONE callback per event loop th
 (``call_soon_threadsafe``, while holding the hub's lock, so every loop sees messages in the hub's
 order); the callback offers the delivery to that loop's sinks in turn.
 
-Partner links (seam for issue 5 §2, not built here).  A partner egress is one more sink: its
-``offer`` decides with :func:`gsomia.policy.release` for the partner at that instant and sends;
-a partner ingest is one more publisher: it decides :func:`gsomia.policy.accept` on each message
-from that partner, then calls ``publish`` (the lenses add our marking at delivery, Art. 4).
+Partner links (issue 5 §2, :mod:`gsomia.streaming.link`, ADR 0012).  A partner egress is one
+more sink: its ``offer`` decides with :func:`gsomia.policy.release` for the partner at that
+instant and sends; a partner ingest is one more publisher: it decides
+:func:`gsomia.policy.accept` on each message from that partner, then calls ``publish`` (the
+lenses add our marking at delivery, Art. 4).
 """
 
 from __future__ import annotations

@@ -50,7 +50,8 @@ from gsomia.adapters.nats_channel._layout import (
     stream_name,
     subject,
 )
-from gsomia.adapters.nats_channel._loop import LoopThread
+from gsomia.adapters.nats_channel._loop import LoopThread, connect
+from gsomia.adapters.nats_channel._loop import why as _why
 from gsomia.envelope.keys import NodeKeys, TrustStore
 from gsomia.errors import InputError
 from gsomia.markings import validate_party
@@ -206,16 +207,7 @@ class NatsChannel:
     # -- start and stop ---------------------------------------------------------------------
 
     async def _start(self, provision: bool) -> None:
-        self._nc = await nats.connect(
-            servers=self._servers,
-            name=f"gsomia-{self._party}",
-            connect_timeout=max(1, int(self._timeout)),
-            allow_reconnect=True,
-            max_reconnect_attempts=-1,
-            reconnect_time_wait=0.25,
-            error_cb=_on_error,
-            **{k: v for k, v in self._auth.items() if v is not None},
-        )
+        self._nc = await connect(self._servers, f"gsomia-{self._party}", self._auth, self._timeout)
         self._js = self._nc.jetstream(timeout=self._timeout)
         if provision:
             await self._provision(self._js)
@@ -497,14 +489,6 @@ async def _each(msgs: list[Msg], action: str) -> None:
             await getattr(msg, action)()
         except nats.errors.MsgAlreadyAckdError:
             continue
-
-
-async def _on_error(exc: Exception) -> None:
-    log.warning("nats: %s", _why(exc))
-
-
-def _why(exc: BaseException) -> str:
-    return str(exc) or type(exc).__name__
 
 
 def _unavailable(party: str, why: str) -> ChannelError:

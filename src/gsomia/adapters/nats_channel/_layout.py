@@ -11,8 +11,9 @@ Pure: names and the text of a nats-server ``accounts`` block, no I/O.
   (a service import routes replies; a stream import would not).  No other account sees the
   subject at all: the broker keeps the national boundary, as a second line behind the node's own
   per-item check (issue 7 §1).
-* Within an account, a node's user may publish only on ``gsomia.<its nation>.*`` and use the
-  JetStream API of its own stream; it may subscribe only to reply inboxes.  A user of ``JPN``
+* Within an account, a node's user may publish only on ``gsomia.<its nation>.*`` (and on
+  ``gsomia.tracks.<its nation>.>``, its workers' track stream: ADR 0013) and use the JetStream
+  API of its own streams; it may subscribe only to reply inboxes.  A user of ``JPN``
   that tries to subscribe to ``gsomia.KOR.USA`` is refused by the broker (a permissions
   violation), and would receive nothing even if it were allowed (account isolation).
 """
@@ -144,6 +145,14 @@ def _user_block(party: str, user: AccountUser) -> str:
         f"$JS.API.CONSUMER.DURABLE.CREATE.{stream}.>",
         f"$JS.API.CONSUMER.MSG.NEXT.{stream}.>",
         f"$JS.ACK.{stream}.>",
+        # the node's own track stream, shared by its workers (ADR 0013; never exported)
+        f"{PREFIX}.tracks.{party}.>",
+        f"$JS.API.STREAM.INFO.GSOMIA_TRACKS_{party}",
+        f"$JS.API.STREAM.CREATE.GSOMIA_TRACKS_{party}",
+        f"$JS.API.STREAM.UPDATE.GSOMIA_TRACKS_{party}",
+        f"$JS.API.CONSUMER.CREATE.GSOMIA_TRACKS_{party}",
+        f"$JS.API.CONSUMER.*.GSOMIA_TRACKS_{party}.>",
+        f"$JS.FC.GSOMIA_TRACKS_{party}.>",
     ]
     allow = ", ".join(f'"{s}"' for s in publish)
     return head + (

@@ -1,8 +1,10 @@
-"""An asyncio event loop in a thread of its own, for a synchronous adapter over an async client.
+"""An asyncio event loop in a thread of its own, and the one way the adapters connect to NATS.
 
 nats-py is asyncio only; the node calls its channel synchronously from its pump threads
 (:mod:`gsomia.runtime.host`).  :class:`LoopThread` runs one event loop in a daemon thread and
 lets any other thread run a coroutine on it and wait for the result, with a time limit.
+:func:`connect` opens a client connection as both NATS adapters want it (the channel, ADR 0010,
+and the track stream, ADR 0013): reconnecting for ever, errors logged, never raised.
 """
 
 from __future__ import annotations
@@ -10,13 +12,44 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import logging
 import threading
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from typing import Any, TypeVar
+
+import nats
+from nats.aio.client import Client
 
 T = TypeVar("T")
 
-__all__ = ["LoopThread"]
+__all__ = ["LoopThread", "connect", "why"]
+
+log = logging.getLogger("gsomia.nats")
+
+
+def why(exc: BaseException) -> str:
+    """What went wrong, for a message: the exception's text, else its type."""
+    return str(exc) or type(exc).__name__
+
+
+async def connect(
+    servers: list[str], name: str, auth: Mapping[str, str | None], timeout: float
+) -> Client:
+    """A NATS client connection that reconnects for ever (0.25 s apart), errors logged."""
+
+    async def on_error(exc: Exception) -> None:
+        log.warning("%s: NATS: %s", name, why(exc))
+
+    return await nats.connect(
+        servers=servers,
+        name=name,
+        connect_timeout=max(1, int(timeout)),
+        allow_reconnect=True,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.25,
+        error_cb=on_error,
+        **{k: v for k, v in auth.items() if v is not None},
+    )
 
 
 class LoopThread:

@@ -45,8 +45,11 @@ serialization failure is ``STORE_CONFLICT``; anything else from psycopg ``STORE_
 decodes ``STORE_DAMAGED``; a damaged audit log refuses appends with ``AUDIT_LOG_DAMAGED``.
 Messages name the server, database and schema, never the DSN (it may hold a password).
 
-Modules: :mod:`.store` (:class:`PostgresStore`), :mod:`.schema`, :mod:`.statements`,
-:mod:`.units`.
+*Faults.*  A server restart or outage costs the units under way (``STORE_UNAVAILABLE``, nothing
+written); connections are opened again with backoff (:mod:`.connection`; ADR 0008, "Faults").
+
+Modules: :mod:`.store` (:class:`PostgresStore`), :mod:`.connection`, :mod:`.schema`,
+:mod:`.statements`, :mod:`.units`.
 """
 
 from gsomia.adapters.postgres_store.schema import SCHEMA_VERSION

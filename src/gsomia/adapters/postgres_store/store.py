@@ -6,7 +6,6 @@ See the package docstring (:mod:`gsomia.adapters.postgres_store`) for the theory
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,12 +17,12 @@ from psycopg.pq import TransactionStatus
 
 from gsomia.adapters.audit_tables import Progress, VerifyResult, verify_tables
 from gsomia.adapters.postgres_store import statements as s
+from gsomia.adapters.postgres_store.connection import Connector, usable, wrap
 from gsomia.adapters.postgres_store.schema import migrate
 from gsomia.adapters.postgres_store.units import (
     PostgresReader,
     PostgresUnitOfWork,
     Streaming,
-    error_code,
     load_audit,
     sync_audit,
 )
@@ -33,7 +32,6 @@ from gsomia.errors import InputError, StoreError
 from gsomia.ports import Store
 
 DEFAULT_SCHEMA: Final = "gsomia"
-MIN_SERVER: Final = 130000  # PostgreSQL 13: the oldest version the project is tested against
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _PARTY = re.compile(r"^[A-Z]{3}$")
 
@@ -58,7 +56,8 @@ class PostgresStore(StoreHandle):
     in several worker processes, may share one node schema: their units of work are serialised by
     the node's writer lock in PostgreSQL, waiting up to ``timeout`` seconds for it, and they keep
     one audit log.  A lost connection (a server restart) fails the unit of work under way with
-    ``STORE_UNAVAILABLE``; the next one connects again.
+    ``STORE_UNAVAILABLE``; the next one connects again, attempts spaced out by a backoff while
+    the server is down (:mod:`.connection`).
     """
 
     def __init__(self, dsn: str, *, schema: str = DEFAULT_SCHEMA, timeout: float = 10.0) -> None:
@@ -72,7 +71,8 @@ class PostgresStore(StoreHandle):
         super().__init__()
         self._dsn, self._schema, self._timeout = dsn, schema, float(timeout)
         self._where = _where(dsn, schema)
-        self._conn = self._connect()
+        self._connector = Connector(dsn, schema, self._where, timeout=self._timeout)
+        self._conn = self._connector.connect()
         try:
             with self._wrap("open"):
                 self.migrated_from = migrate(self._conn, schema, self._where)
@@ -106,46 +106,37 @@ class PostgresStore(StoreHandle):
         """Server, database and schema (no credentials): what error details name."""
         return self._where
 
-    def _connect(self) -> psycopg.Connection[Any]:
-        with self._wrap("connect"):
-            conn = psycopg.connect(
-                self._dsn,
-                autocommit=True,  # transactions are begun explicitly (BEGIN_WRITE, BEGIN_READ)
-                cursor_factory=psycopg.RawCursor,  # $1 placeholders (statements.py)
-                connect_timeout=max(1, math.ceil(self._timeout)),
-            )
-        try:
-            with self._wrap("connect"):
-                if conn.info.server_version < MIN_SERVER:
-                    raise StoreError(
-                        f"PostgreSQL {conn.info.server_version} is too old; the store needs 13+",
-                        detail={"store": self._where},
-                    )
-                lock_timeout = f"{max(1, round(self._timeout * 1000))}ms"
-                conn.execute(s.SESSION, (self._schema, lock_timeout))
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
     @contextmanager
     def _wrap(self, operation: str) -> Iterator[None]:
-        try:
+        with wrap(operation, self._where):
             yield
-        except psycopg.Error as exc:
-            raise StoreError(
-                f"node store {operation} failed: {exc}",
-                code=error_code(exc),
-                detail={"operation": operation, "store": self._where},
-            ) from exc
+
+    def _ready(self) -> psycopg.Connection[Any]:
+        """The store's connection, opened again if the server dropped it (a restart)."""
+        if not usable(self._conn):
+            self._conn.close()
+            self._conn = self._connector.connect()
+        return self._conn
 
     @contextmanager
-    def _enter(self) -> Iterator[psycopg.Connection[Any]]:
+    def _enter(self, *, write: bool | None = None) -> Iterator[psycopg.Connection[Any]]:
+        """A turn on a usable connection; with ``write`` given, inside a transaction begun.
+
+        A connection found broken when beginning (the server restarted since the last unit of
+        work: nothing was done on it) is replaced and the beginning tried once more, so that one
+        restart does not fail one unit of work per idle store object.
+        """
         with self._turn():
-            if self._conn.closed or self._conn.broken:  # lost (a server restart): connect again
-                self._conn.close()
-                self._conn = self._connect()
-            yield self._conn
+            conn = self._ready()
+            if write is not None:
+                try:
+                    self._begin(conn, write=write)
+                except StoreError:
+                    if usable(conn):
+                        raise
+                    conn = self._ready()
+                    self._begin(conn, write=write)
+            yield conn
 
     def _begin(self, conn: psycopg.Connection[Any], *, write: bool) -> None:
         """Begin a transaction; a unit of work takes the writer lock first.  Then sync the tree."""
@@ -175,8 +166,7 @@ class PostgresStore(StoreHandle):
 
         When this returns, the commit is durable (``synchronous_commit = on``).
         """
-        with self._enter() as conn:
-            self._begin(conn, write=True)
+        with self._enter(write=True) as conn:
             uow = PostgresUnitOfWork(conn, self._audit, self._where)
             try:
                 yield uow
@@ -196,8 +186,7 @@ class PostgresStore(StoreHandle):
     def read(self) -> Iterator[PostgresReader]:
         """A ``REPEATABLE READ, READ ONLY`` transaction: one consistent snapshot, never blocked
         by writers and never blocking them."""
-        with self._enter() as conn:
-            self._begin(conn, write=False)
+        with self._enter(write=False) as conn:
             reader = PostgresReader(conn, self._audit, self._where)
             try:
                 yield reader
