@@ -29,8 +29,9 @@ Interface
 Fan-out.  A message is wrapped once in a :class:`Delivery`, which caches each output form (the
 CoT bytes, the JSON view) the first time a sink asks for it, so a message is encoded once per
 form, not once per client.  Publication schedules ONE callback per event loop that has sinks
-(``call_soon_threadsafe``, while holding the hub's lock, so every loop sees messages in the hub's
-order); the callback offers the delivery to that loop's sinks in turn.
+(``call_soon_threadsafe``, or plain ``call_soon`` on the publisher's own running loop, which
+needs no wake-up through its self-pipe; while holding the hub's lock, so every loop sees messages
+in the hub's order); the callback offers the delivery to that loop's sinks in turn.
 
 Partner links (issue 5 §2, :mod:`gsomia.streaming.link`, ADR 0012).  A partner egress is one
 more sink: its ``offer`` decides with :func:`gsomia.policy.release` for the partner at that
@@ -192,9 +193,13 @@ class TrackHub:
             uid = event_uid(message)
             self._current.pop(uid, None)  # keep the picture in publication order
             self._current[uid] = delivery
+            running = asyncio._get_running_loop()  # the publisher's own loop needs no wake-up
             for loop, sinks in list(self._loops.items()):
                 try:
-                    loop.call_soon_threadsafe(_dispatch, sinks, delivery)
+                    if loop is running:
+                        loop.call_soon(_dispatch, sinks, delivery)
+                    else:
+                        loop.call_soon_threadsafe(_dispatch, sinks, delivery)
                 except RuntimeError:  # that loop is closed: its sinks are gone
                     del self._loops[loop]
             if self._published % _SWEEP_EVERY == 0:
