@@ -11,9 +11,11 @@ import hashlib
 import secrets
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
+from gsomia.adapters.store_handle import StoreHandle
 from gsomia.audit.merkle import EMPTY_ROOT, MerkleTree, verify_inclusion
 from gsomia.errors import GsomiaError, InputError, NotFoundError, StoreError
 from gsomia.labels import AlternativeLabel
@@ -39,6 +41,7 @@ from tests.contract.conftest import (
     item,
     message,
     official,
+    open_store,
     receipt,
 )
 
@@ -621,3 +624,36 @@ def test_ill_formed_consent_requests_are_refused(fields: dict[str, object]) -> N
     with pytest.raises(InputError) as exc:
         _request(**fields)
     assert exc.value.code in {"STORE_RECORD_INVALID", "INSTANT_NO_OFFSET"}
+
+
+def enqueue_then_fail(store: Store) -> None:
+    with store.unit_of_work() as uow:
+        uow.enqueue(message("item-9/JPN"))
+        raise RuntimeError("crash")
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_a_commit_that_queued_a_message_wakes_the_listener_once(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The serving node's sender sleeps until a commit queues work (runtime/host.py): the store
+    calls ``on_enqueue`` after such a COMMIT only, never for a unit without a message, nor for
+    one rolled back."""
+    store = open_store(kind, tmp_path / "data", request)
+    calls: list[int] = []
+    assert isinstance(store, StoreHandle)
+    store.on_enqueue = lambda: calls.append(1)
+    try:
+        with store.unit_of_work() as uow:
+            uow.append_audit(audit(n=1))
+        assert calls == []
+        with pytest.raises(RuntimeError, match="crash"):
+            enqueue_then_fail(store)
+        assert calls == []
+        with store.unit_of_work() as uow:
+            uow.enqueue(message("item-1/JPN"))
+            uow.enqueue(message("item-2/JPN"))
+            assert calls == []  # not before the commit
+        assert calls == [1]
+    finally:
+        store.close()

@@ -9,8 +9,9 @@ connection to the subclass (:meth:`StoreHandle._release`).
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Self
@@ -27,6 +28,16 @@ class StoreHandle:
         self._lock = threading.RLock()
         self._busy = False
         self._closed = False
+        self.on_enqueue: Callable[[], None] | None = None
+        """Called after each commit that queued an outbox message (the serving node wakes its
+        sender with it, instead of polling: :mod:`gsomia.runtime.host`)."""
+
+    def _committed(self, enqueued: bool) -> None:
+        """After a ``COMMIT``: tell the listener if the unit queued an outbox message."""
+        listener = self.on_enqueue
+        if enqueued and listener is not None:
+            with contextlib.suppress(Exception):  # the commit stands whatever the listener does
+                listener()
 
     @contextmanager
     def _turn(self) -> Iterator[None]:

@@ -11,8 +11,9 @@ Everything durable is in the store; threads only move it.  The API's request thr
 pumps share the one store object (units of work are serialised by its lock; SQLite orders them
 on disk).  The *sender* loops on ``deliver_due`` (claim due outbox messages in one unit of work,
 then send them, several per request), and when nothing was sent waits up to :data:`IDLE_WAIT`,
-or less if the receiver just handled messages (a receipt frees room in the delivery window, an
-accepted item queues a receipt).  The *receiver* loops on ``receive`` (wait up to
+or less if a commit queued an outbox message (a release through the API, a receipt, a relay:
+the store's ``on_enqueue``) or the receiver just handled messages (a receipt frees room in the
+delivery window).  The *receiver* loops on ``receive`` (wait up to
 :data:`IDLE_WAIT` for the first inbound message, then take up to :data:`BATCH`, each run of items
 or receipts in one unit of work).  Two threads rather than one loop, so that a batch waiting on
 the partner's answer or on the disk (each commit is fsynced) never holds up the other direction.
@@ -41,6 +42,7 @@ import uvicorn
 
 from gsomia.adapters.clock import SystemClock
 from gsomia.adapters.keystore_files import load_keys, load_trust
+from gsomia.adapters.store_handle import StoreHandle
 from gsomia.api import create_app
 from gsomia.catalog import builtin_registry
 from gsomia.errors import GsomiaError
@@ -53,8 +55,11 @@ from gsomia.runtime.tracks_host import TracksHost
 
 __all__ = ["BATCH", "IDLE_WAIT", "NodeHost"]
 
-IDLE_WAIT: Final = 0.01
-"""Seconds a pump waits when it had nothing to do."""
+IDLE_WAIT: Final = 0.25
+"""Seconds a pump waits at most when it had nothing to do.  It is woken at once by what gives it
+work: the sender by a commit that queued an outbox message (the store's ``on_enqueue``) or by
+the receiver's handling messages; the receiver by an inbound message (the channel's wait).  No
+idle polling, so an idle node leaves the CPU (and the GIL) to its CoT and link loops."""
 BATCH: Final = 256
 """Messages a pump takes in one round (one unit of work per run of items or receipts)."""
 _START_TIMEOUT: Final = 20.0
@@ -116,6 +121,8 @@ class NodeHost:
         self._stop = threading.Event()
         self._kick = threading.Event()
         self._threads: list[threading.Thread] = []
+        if isinstance(self.store, StoreHandle):  # a release, relay, receipt… wakes the sender
+            self.store.on_enqueue = self._kick.set
 
     # ------------------------------------------------------------------------------ lifecycle
 

@@ -173,6 +173,7 @@ class PostgresStore(StoreHandle):
                 uow.finish()
                 with self._wrap("commit"):
                     conn.execute("COMMIT")
+                self._committed(uow.enqueued)
             except BaseException:
                 if not self._end(conn):
                     self._audit.damage = "a rollback failed; reopen the store"

@@ -122,6 +122,7 @@ class SqliteStore(StoreHandle):
                 uow.finish()
                 with self._wrap("commit"):
                     db.execute("COMMIT")
+                self._committed(uow.enqueued)
             except BaseException:
                 self._rollback(db, uow)
                 raise

@@ -58,6 +58,9 @@ def _aware(value: object) -> bool:
 class SqliteUnitOfWork(SqliteReader, CasesWriter):  # cases: breaches, disposals, … (cases.py)
     """A :class:`~gsomia.ports.UnitOfWork` inside ``BEGIN IMMEDIATE`` … ``COMMIT``."""
 
+    enqueued = False
+    """Whether this unit queued an outbox message (the store wakes the sender after COMMIT)."""
+
     def __init__(self, db: sqlite3.Connection, audit: AuditState, path: str) -> None:
         super().__init__(db, audit, path)
         self.base_size = audit.tree.size  # the committed size: the store synced it after BEGIN
@@ -103,6 +106,7 @@ class SqliteUnitOfWork(SqliteReader, CasesWriter):  # cases: breaches, disposals
     def enqueue(self, message: OutboxMessage) -> OutboxEntry:
         if not isinstance(message, OutboxMessage):
             raise InputError("enqueue takes an OutboxMessage", code="STORE_RECORD_INVALID")
+        self.enqueued = True  # the store tells its on_enqueue listener once this commits
         m, created = message, codec.instant(message.created)
         params = (m.key, m.recipient, m.kind, m.subject, m.payload, created, created)
         try:  # the unique key detects an existing message: one statement in the common case
