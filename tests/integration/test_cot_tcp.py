@@ -23,12 +23,14 @@ from typing import Any
 
 import httpx
 import pytest
+import websockets
 
 from gsomia.audit.records import AuditKind
 from gsomia.catalog import builtin_registry
 from gsomia.runtime.cluster import LocalCluster
 from gsomia.runtime.config import RUN_FILE
 from gsomia.tracks import CotFramer, TrackMessage, decode_event, encode_event
+from gsomia.tracks.json_codec import to_dict
 from gsomia.tracks.simulate import KOR_SENSOR, Scenario, simulate
 from tests.unit.streaming.certs import TestCa
 
@@ -415,3 +417,66 @@ def test_a_tak_ping_gets_a_pong_and_is_neither_published_nor_refused(node: Node)
     after = node.stats()
     assert after["refused"] == before["refused"]  # a ping is no refusal
     assert (after["accepted"], after["published"]) == (before["accepted"], before["published"])
+
+
+async def _ws_session(url: str, token: str, frames: list[str | bytes]) -> list[Any]:
+    """Send each frame; the answer to each text frame; wait for the close a binary one makes."""
+    answers: list[Any] = []
+    headers = {"Authorization": f"Bearer {token}"}
+    async with websockets.connect(url, additional_headers=headers) as ws:
+        for frame in frames:
+            await ws.send(frame)
+            if isinstance(frame, str):
+                answers.append(json.loads(await asyncio.wait_for(ws.recv(), 20)))
+        with contextlib.suppress(websockets.ConnectionClosed):
+            await asyncio.wait_for(ws.recv(), 20)
+        answers.append(ws.close_code)
+    return answers
+
+
+def test_a_sensor_streams_json_over_a_websocket_and_a_client_receives_it(node: Node) -> None:
+    """``WS /v1/tracks/ws`` (issue 5 §2) on the real node process (uvicorn + websockets): one
+    body per text frame, one result per answer frame; a malformed frame is answered with a
+    problem and the stream goes on; a binary frame closes it (1003); a reader's token is
+    refused (1008, ``NODE_FORBIDDEN``); refusals counted and audited."""
+    kor = node.cluster.nodes["KOR"]
+    url = kor.api_url.replace("http://", "ws://") + "/v1/tracks/ws"
+    sent = launch(seed=17, count=6)
+    before = node.stats()["refused"]
+    frames: list[str | bytes] = [
+        json.dumps({"messages": [to_dict(m) for m in sent[:3]]}),
+        '{"messages": [',
+        json.dumps({"messages": [*(to_dict(m) for m in sent[3:]), to_dict(sent[0])]}),
+        b"\x00binary",
+    ]
+
+    async def run() -> tuple[list[TrackMessage], list[Any]]:
+        watch = await Raw.open(node.urls[WATCH])
+        await asyncio.sleep(0.3)
+        answers = await _ws_session(url, kor.tokens[SENSOR], frames)
+        got = await watch.events(len(sent), track=sent[0].track_id)
+        watch.writer.close()
+        return got, answers
+
+    got, answers = asyncio.run(run())
+    assert [m.seq for m in got] == [m.seq for m in sent]  # in order at a CoT client
+    assert [a.get("accepted") if isinstance(a, dict) else a for a in answers] == [3, None, 3, 1003]
+    assert answers[1]["code"] == "TRACK_JSON_MALFORMED"
+    assert answers[2]["results"][-1]["code"] == "TRACK_ORDER_INVALID"  # a second launch
+    refused = node.stats()["refused"]
+    for code in ("TRACK_JSON_MALFORMED", "TRACK_ORDER_INVALID"):
+        assert refused.get(code, 0) > before.get(code, 0), (code, refused)
+
+    async def forbidden() -> int | None:
+        try:
+            return (await _ws_session(url, kor.tokens[WATCH], []))[-1]
+        except websockets.InvalidStatus as exc:  # refused before the upgrade
+            return exc.response.status_code
+
+    assert asyncio.run(forbidden()) in (1008, 403)
+
+    def audited() -> bool:
+        records = node.cluster.tally("KOR").records
+        return any(r.actor == WATCH and r.reasons == ("NODE_FORBIDDEN",) for r in records)
+
+    wait(audited)

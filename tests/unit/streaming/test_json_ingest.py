@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
+import pytest
+from starlette.websockets import WebSocketDisconnect
+
 from gsomia.api import create_app
+from gsomia.api.routes.tracks import MAX_FRAME
 from gsomia.audit.records import AuditKind
 from gsomia.streaming import TrackHub, TrackIngest
 from gsomia.tracks.json_codec import to_dict
@@ -124,3 +129,31 @@ def test_json_ingest_reaches_the_live_stream_of_an_entitled_reader() -> None:
             if sum(1 for x in lines if x == "event: track") == 3:
                 break
     assert sum(1 for x in lines if x == "event: track") == 3
+
+
+def test_the_websocket_takes_frames_and_closes_on_a_bad_token_or_an_oversized_frame() -> None:
+    """``WS /v1/tracks/ws``: a frame answered like the POST; a bad token and a frame over
+    MAX_FRAME each close the socket with their code, counted and audited."""
+    cluster, client, ingest = setup()
+    messages = kor_messages()[:2]
+    with client.websocket_connect("/v1/tracks/ws", headers=bearer(KOR_SENSOR_FEED)) as ws:
+        ws.send_text(json.dumps({"messages": [to_dict(m) for m in messages]}))
+        assert ws.receive_json()["accepted"] == 2
+        ws.send_text(" " * (MAX_FRAME + 1))
+        closed = ws.receive()
+    assert (closed["type"], closed["code"], closed["reason"]) == (
+        "websocket.close",
+        1009,
+        "TRACK_FRAME_TOO_LARGE",
+    )
+    assert [m.seq for m in ingest.hub.snapshot()] == [m.seq for m in messages]
+    rejects = [r for r in cluster.audit("KOR") if r.kind is AuditKind.REJECT]  # type: ignore[attr-defined]
+    assert rejects[-1].reasons == ("TRACK_FRAME_TOO_LARGE",)
+    assert rejects[-1].detail["route"] == "WEBSOCKET /v1/tracks/ws"
+    with (
+        pytest.raises(WebSocketDisconnect) as refused,
+        client.websocket_connect("/v1/tracks/ws", headers={"Authorization": "Bearer x"}),
+    ):
+        pass
+    assert refused.value.code == 1008
+    assert ingest.hub.published == 2

@@ -11,6 +11,9 @@ refusal's code (``TRACK_*``, ``COT_STALE``, ``COT_TIME_FUTURE``, …); refusals 
 audited (one ``reject`` record per distinct code, in the request).  Accepted messages reach every
 entitled subscriber (CoT clients, the live map) at once.
 
+``WS /v1/tracks/ws``: the same ingest over one WebSocket, a body per text frame, a result per
+answer frame (:func:`ingest_tracks_ws`), for sensors that stream.
+
 ``GET /v1/tracks/stats`` (security officers): messages accepted and refused by code since the
 node started, messages published, subscribers connected.
 
@@ -20,24 +23,30 @@ The hub and the ingest are the serving node's (:mod:`gsomia.runtime.tracks_host`
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Final, cast
 
-from fastapi import Depends, Request
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Depends, Request, WebSocket
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
 
-from gsomia.api.routing import Caller, NodeDep, new_router
-from gsomia.errors import TrackError
-from gsomia.node import NodeForbiddenError
+from gsomia import strictjson
+from gsomia.api.routing import Caller, NodeDep, new_router, node_of
+from gsomia.errors import GsomiaError, TrackError
+from gsomia.node import Node, NodeForbiddenError
 from gsomia.node.directory import may
-from gsomia.ports import Role
+from gsomia.ports import OfficialRecord, Role
 from gsomia.streaming import TrackIngest
 from gsomia.tracks import json_codec
 
-__all__ = ["MAX_BATCH", "bind_tracks", "router"]
+__all__ = ["MAX_BATCH", "MAX_FRAME", "bind_tracks", "router"]
 
 MAX_BATCH: Final = 500
+MAX_FRAME: Final = 1 << 20
+"""The largest WebSocket text frame taken (bytes of UTF-8 text, counted as characters)."""
 _STATE: Final = "gsomia_tracks"
 _ROUTE: Final = "POST /v1/tracks"
+_WS_ROUTE: Final = "WEBSOCKET /v1/tracks/ws"
 
 router = new_router("tracks")
 
@@ -104,16 +113,23 @@ def ingest_tracks(
         raise NodeForbiddenError(
             f"{caller.official.id} is not a sensor feed of the {node.party} node"
         )
+    return _ingest(node, tracks, caller, body.messages, _ROUTE)
+
+
+def _ingest(
+    node: Node, tracks: TrackIngest, caller: OfficialRecord, raws: list[Any], route: str
+) -> TrackBatchOut:
+    """Take each message in order (POST and WebSocket alike); refusals counted and audited."""
     now = node.now()
     results: list[TrackResultOut] = []
-    for index, raw in enumerate(body.messages):
+    for index, raw in enumerate(raws):
         try:
             message = json_codec.from_dict(raw)
         except TrackError as exc:
-            tracks.refuse(caller.official.id, _ROUTE, exc.code)
+            tracks.refuse(caller.official.id, route, exc.code)
             results.append(TrackResultOut(index=index, accepted=False, code=exc.code))
             continue
-        code = tracks.take(caller, message, now, _ROUTE)
+        code = tracks.take(caller, message, now, route)
         results.append(
             TrackResultOut(
                 index=index,
@@ -126,6 +142,74 @@ def ingest_tracks(
     tracks.flush()
     accepted = sum(1 for r in results if r.accepted)
     return TrackBatchOut(accepted=accepted, refused=len(results) - accepted, results=results)
+
+
+@router.websocket("/tracks/ws")
+async def ingest_tracks_ws(websocket: WebSocket) -> None:
+    """JSON track ingest over one WebSocket (RFC 6455) for sensors that stream (issue 5 §2).
+
+    The handshake carries ``Authorization: Bearer <token>`` of an active ``sensor_feed``
+    official (else the socket is closed with 1008, policy violation, and the reason's code:
+    ``NODE_TOKEN_INVALID``…, ``NODE_FORBIDDEN``; audited).  Each text frame is a body of
+    ``POST /v1/tracks`` (``{"messages": [...]}``, at most :data:`MAX_BATCH`, at most
+    :data:`MAX_FRAME` bytes) and is answered by one text frame: its results, as that route
+    answers, or a problem document (``TRACK_JSON_MALFORMED``, counted and audited) for a frame
+    that is not such a body; the connection stays open.  A binary frame, or one larger than
+    :data:`MAX_FRAME`, closes it (1003, 1009).
+    """
+    node = cast(Node, node_of(websocket.app))
+    tracks = cast(TrackIngest, getattr(websocket.app.state, _STATE))
+    scheme, _, token = websocket.headers.get("authorization", "").partition(" ")
+    try:
+        record = await run_in_threadpool(
+            node.authenticate, token if scheme.lower() == "bearer" else ""
+        )
+    except GsomiaError as exc:  # audited by the node
+        await websocket.close(code=1008, reason=exc.code)
+        return
+    if not tracks.may_feed(record):
+        await run_in_threadpool(
+            node.audit_refused_request, _WS_ROUTE, "NODE_FORBIDDEN", record.official.id
+        )
+        await websocket.close(code=1008, reason="NODE_FORBIDDEN")
+        return
+    await websocket.accept()
+    while True:
+        frame = await websocket.receive()
+        if frame["type"] == "websocket.disconnect":
+            return
+        text = frame.get("text")
+        if text is None or len(text) > MAX_FRAME:
+            binary = text is None
+            code = "TRACK_JSON_MALFORMED" if binary else "TRACK_FRAME_TOO_LARGE"
+            await run_in_threadpool(_refuse, tracks, record, code)
+            await websocket.close(code=1003 if binary else 1009, reason=code)
+            return
+        answer = await run_in_threadpool(_ws_frame, node, tracks, record, text)
+        await websocket.send_text(answer)
+
+
+def _refuse(tracks: TrackIngest, caller: OfficialRecord, code: str) -> None:
+    tracks.refuse(caller.official.id, _WS_ROUTE, code)
+    tracks.flush()
+
+
+def _ws_frame(node: Node, tracks: TrackIngest, caller: OfficialRecord, text: str) -> str:
+    try:
+        body = TrackBatchIn.model_validate(
+            strictjson.loads(text, max_bytes=MAX_FRAME, allow_float=True)
+        )
+    except (strictjson.JsonProblem, ValidationError) as exc:
+        _refuse(tracks, caller, "TRACK_JSON_MALFORMED")
+        problem = {
+            "type": "about:blank",
+            "title": "Malformed track frame",
+            "status": 400,
+            "code": "TRACK_JSON_MALFORMED",
+            "detail": str(exc)[:500],
+        }
+        return json.dumps(problem)
+    return _ingest(node, tracks, caller, body.messages, _WS_ROUTE).model_dump_json()
 
 
 @router.get("/tracks/stats", response_model=TrackStatsOut, summary="Track ingest counters")
