@@ -156,10 +156,14 @@ class LocalCluster:
     def start(self, parties: Iterable[str] | None = None) -> None:
         """Start the nodes of ``parties`` (default all) and wait until each serves."""
         chosen = list(parties or self.parties)
-        for party in chosen:
-            self._spawn(self.nodes[party])
-        for party in chosen:
-            self._wait_ready(self.nodes[party])
+        try:
+            for party in chosen:
+                self._spawn(self.nodes[party])
+            for party in chosen:
+                self._wait_ready(self.nodes[party])
+        except BaseException:
+            self.stop(chosen)  # never leave the others running behind a failed start
+            raise
 
     def _spawn(self, node: NodeProcess) -> None:
         with contextlib.suppress(OSError):
@@ -179,7 +183,11 @@ class LocalCluster:
         assert node.process is not None
         while time.monotonic() < deadline:
             if node.process.poll() is not None:
-                raise ClusterError(f"the {node.party} node stopped; see {node.data}/node.log")
+                log = (node.data / "node.log").read_text(encoding="utf-8", errors="replace")
+                raise ClusterError(
+                    f"the {node.party} node stopped; the end of {node.data}/node.log:\n"
+                    + "\n".join(log.splitlines()[-15:])
+                )
             with contextlib.suppress(OSError, ValueError):
                 info = json.loads(run.read_text(encoding="utf-8"))
                 if info.get("pid") == node.process.pid:

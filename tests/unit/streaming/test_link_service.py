@@ -263,8 +263,16 @@ def test_without_the_originators_approval_the_hub_relays_nothing(
 ) -> None:
     async def run() -> None:
         async with network(start=TISA_ERA) as net:
-            net.services["USA"].approvals._held.clear()  # as if KOR had never approved
+            held = net.services["USA"].approvals._held
+            sent = len(net.services["KOR"].policy.hubs_for("USA"))  # one per (third, topic)
+            for _ in range(500):  # KOR's standing approvals are sent when its link comes up
+                if sum(key[1] == "KOR" for key in held) >= sent:
+                    break
+                await asyncio.sleep(0.01)
+            assert sent > 0
+            assert sum(key[1] == "KOR" for key in held) == sent
             monkeypatch.setattr(net.services["KOR"].policy, "hubs_for", lambda peer: [])
+            held.clear()  # as if KOR had never approved (and no renewal brings one back)
             track = launch(TISA_ERA, 5)
             publish(net, track)
             assert len(await received(net.hubs["USA"], track[0].track_id, 5)) == 5
