@@ -151,20 +151,26 @@ def audited(nodes: Nodes, party: str, code: str, timeout: float = 10.0) -> bool:
     return False
 
 
+def relayed(nodes: Nodes, sent: list[TrackMessage], to: str = "JPN") -> list[int]:
+    """Feed ``sent`` to KOR's sensor port; the seqs a CoT client at ``to`` then receives."""
+
+    async def run() -> list[int]:
+        client = await Client.open(nodes.cot(to))
+        await asyncio.sleep(0.3)
+        await send(nodes.cot("KOR"), sent)
+        got = await client.track(sent[0].track_id, len(sent))
+        client.writer.close()
+        return got
+
+    return asyncio.run(run())
+
+
 def test_a_kor_sensor_track_reaches_a_jpn_cot_client_directly_in_order(today: Nodes) -> None:
     sent = launch(today.now(), seed=21, count=60)
     info = today.cluster.run_info("JPN")
     assert info["links"]["port"] > 0  # run/node.json records the link listener
 
-    async def run() -> list[int]:
-        client = await Client.open(today.cot("JPN"))
-        await asyncio.sleep(0.3)
-        await send(today.cot("KOR"), sent)
-        got = await client.track(sent[0].track_id, len(sent))
-        client.writer.close()
-        return got
-
-    assert asyncio.run(run()) == [m.seq for m in sent]
+    assert relayed(today, sent) == [m.seq for m in sent]
 
 
 def test_a_track_releasable_to_kor_and_usa_never_reaches_jpn(today: Nodes) -> None:
@@ -206,15 +212,7 @@ def test_a_node_with_an_untrusted_key_is_refused_and_audited(today: Nodes) -> No
 def test_a_restarted_jpn_node_is_caught_up_with_the_current_picture(today: Nodes) -> None:
     sent = launch(today.now(), seed=23, count=10)
 
-    async def feed() -> list[int]:
-        client = await Client.open(today.cot("JPN"))
-        await asyncio.sleep(0.3)
-        await send(today.cot("KOR"), sent)
-        got = await client.track(sent[0].track_id, len(sent))
-        client.writer.close()
-        return got
-
-    assert asyncio.run(feed()) == [m.seq for m in sent]
+    assert relayed(today, sent) == [m.seq for m in sent]
     today.cluster.kill("JPN")
     today.cluster.start(["JPN"])  # same ports: KOR's link dials it again (backoff)
 

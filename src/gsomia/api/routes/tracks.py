@@ -201,14 +201,8 @@ def _ws_frame(node: Node, tracks: TrackIngest, caller: OfficialRecord, text: str
         )
     except (strictjson.JsonProblem, ValidationError) as exc:
         _refuse(tracks, caller, "TRACK_JSON_MALFORMED")
-        problem = {
-            "type": "about:blank",
-            "title": "Malformed track frame",
-            "status": 400,
-            "code": "TRACK_JSON_MALFORMED",
-            "detail": str(exc)[:500],
-        }
-        return json.dumps(problem)
+        refused = TrackError(f"not a track frame: {str(exc)[:500]}", code="TRACK_JSON_MALFORMED")
+        return json.dumps(refused.to_problem("/v1/tracks/ws"))
     return _ingest(node, tracks, caller, body.messages, _WS_ROUTE).model_dump_json()
 
 
