@@ -36,20 +36,22 @@ class RegistryHolder:
     read.
     """
 
-    __slots__ = ("_applied", "_lock", "base", "current")
+    __slots__ = ("_applied", "_lock", "base", "current", "last_seq")
 
     def __init__(self, base: Registry) -> None:
         self.base = base
         self.current = base
         self._applied = 0
+        self.last_seq = 0  # the seq of the last recorded event ``current`` applies (0: none)
         self._lock = threading.Lock()
 
-    def install(self, registry: Registry, applied: int) -> None:
-        """Make ``registry`` (``base`` with the first ``applied`` recorded events) current,
-        unless a registry with more events is current already (two recordings racing)."""
+    def install(self, registry: Registry, applied: int, last_seq: int) -> None:
+        """Make ``registry`` (``base`` with the first ``applied`` recorded events, the last
+        numbered ``last_seq``) current, unless a registry with more events is current already
+        (two recordings racing)."""
         with self._lock:
             if applied >= self._applied:
-                self.current, self._applied = registry, applied
+                self.current, self._applied, self.last_seq = registry, applied, last_seq
 
 
 @dataclass(frozen=True, slots=True)

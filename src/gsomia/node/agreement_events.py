@@ -86,7 +86,25 @@ def rebuild(base: Registry, records: Iterable[AgreementEventRecord]) -> Registry
 def load(ctx: Context) -> None:
     """At startup: apply the events this node recorded over the built-in agreements."""
     with ctx.store.read() as reader:
+        _install(ctx, _stored(reader))
+
+
+def refresh(ctx: Context) -> None:
+    """Before a decision: apply the events another process of this node recorded since.
+
+    A node may run as several processes sharing one store (issue 7: workers on PostgreSQL, or
+    the CLI beside ``node serve`` on SQLite); an event recorded by one must govern the very next
+    decision of every other (Art. 21), as it does in the process that recorded it.  One indexed
+    read when nothing changed; a decision already in progress keeps the registry it read.
+    """
+    with ctx.store.read() as reader:
+        if not reader.agreement_events(after=ctx.registries.last_seq, limit=1):
+            return
         records = _stored(reader)
+    _install(ctx, records)
+
+
+def _install(ctx: Context, records: list[AgreementEventRecord]) -> None:
     try:
         registry = rebuild(ctx.registries.base, records)
     except GsomiaError as exc:
@@ -95,7 +113,7 @@ def load(ctx: Context) -> None:
             code="NODE_MISCONFIGURED",
             detail={"cause": exc.code},
         ) from None
-    ctx.registries.install(registry, len(records))
+    ctx.registries.install(registry, len(records), records[-1].seq if records else 0)
 
 
 def record(
@@ -135,16 +153,16 @@ def record(
         refuse(ctx, _EVENT, now, who, subject, exc, detail)
     with ctx.store.unit_of_work() as uow:
         stored = uow.record_agreement_event(agreement_id, event, recorded=now, recorded_by=who)
-        count = len(_stored(uow))
-        if count != len(records) + 1:  # another unit recorded meanwhile: build on what is stored
-            registry = rebuild(ctx.registries.base, _stored(uow))
+        now_stored = _stored(uow)
+        if len(now_stored) != len(records) + 1:  # another unit recorded meanwhile: build on it
+            registry = rebuild(ctx.registries.base, now_stored)
         state = registry.timeline(agreement_id).segment_at(now).state
         ctx.audit(
             uow, _EVENT, now, who, agreement_id, "recorded", ("AGREEMENT_EVENT_RECORDED",),
             agreement=agreement_id,
             detail={**detail, "seq": stored.seq, "state_now": str(state)},
         )  # fmt: skip
-    ctx.registries.install(registry, count)
+    ctx.registries.install(registry, len(now_stored), now_stored[-1].seq)
     return stored
 
 

@@ -43,7 +43,14 @@ from gsomia.audit.records import AuditKind
 from gsomia.envelope import EnvelopeError, open_item
 from gsomia.errors import GsomiaError
 from gsomia.labels import AlternativeLabel, LabelSet
-from gsomia.node import _custody, consent_inbound, inbound_batch, notice_inbound, relay
+from gsomia.node import (
+    _custody,
+    agreement_events,
+    consent_inbound,
+    inbound_batch,
+    notice_inbound,
+    relay,
+)
 from gsomia.node import receipts as node_receipts
 from gsomia.node._context import Context, ident
 from gsomia.node._tally import Tally as _Tally
@@ -98,6 +105,8 @@ def receive(ctx: Context, limit: int, timeout: float = 0.0) -> ReceiveSummary:
     batches: list[tuple[Inbound, bytes]] = []  # batch receipts (node/receipts.py, ADR 0011)
     messages = ctx.channel.receive(limit=check_limit(limit), timeout=timeout)
     _audit_channel_refusals(ctx)
+    if messages:  # acceptance decides against the agreements recorded by now, by any process
+        agreement_events.refresh(ctx)
     for message in messages:
         tally.messages += 1
         try:

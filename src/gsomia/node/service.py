@@ -155,6 +155,18 @@ class Node:
         """The node's current instant (its Clock port)."""
         return self._ctx.clock.now()
 
+    def refresh_agreements(self) -> None:
+        """Apply the agreement events another process of this node recorded since the last
+        look (:func:`gsomia.node.agreement_events.refresh`); every deciding use case does it
+        first, streams call it on a timer."""
+        agreement_events.refresh(self._ctx)
+
+    @property
+    def _deciding(self) -> Context:
+        """The context, after :meth:`refresh_agreements`: for a use case about to decide."""
+        agreement_events.refresh(self._ctx)
+        return self._ctx
+
     # ------------------------------------------------- directory and listings (node.directory)
 
     def bootstrap(self, record: OfficialRecord) -> str:
@@ -244,7 +256,7 @@ class Node:
         (TISA) gets the item via the hub with this node's signed approval, valid until
         ``approval_expires`` (default: :data:`gsomia.node.relay.APPROVAL_VALIDITY` from now).
         """
-        ctx = self._ctx
+        ctx = self._deciding
         now = ctx.clock.now()
         item_id = str(uuid.uuid4())
         actor_id = actor.official.id if isinstance(actor, OfficialRecord) else actor
@@ -279,7 +291,7 @@ class Node:
         """Release each request as :meth:`release` would, all committed in ONE unit of work
         (group commit), one result per request; a refused item does not stop the others
         (:mod:`gsomia.node.release_batch`)."""
-        return release_many(self._ctx, actor, requests)
+        return release_many(self._deciding, actor, requests)
 
     def _refuse(
         self,
@@ -329,7 +341,9 @@ class Node:
         expires: datetime | None = None,
     ) -> ConsentRequestRecord:
         """Ask the originator of a held item for written consent to forward it (Art. 6)."""
-        return consent.request_consent(self._ctx, actor, item_id, third_party, purpose, expires)
+        return consent.request_consent(
+            self._deciding, actor, item_id, third_party, purpose, expires
+        )
 
     def consent_requests(
         self,
@@ -356,7 +370,7 @@ class Node:
     ) -> ConsentRequestRecord:
         """Grant or refuse a received request, signed by this node (security officers, Art. 6)."""
         return consent.decide_consent(
-            self._ctx, actor, request_id, approve, conditions=conditions, expires=expires
+            self._deciding, actor, request_id, approve, conditions=conditions, expires=expires
         )
 
     def revoke_consent(self, actor: OfficialRecord | str, consent_id: str) -> ConsentRecord:
@@ -367,7 +381,7 @@ class Node:
         self, actor: OfficialRecord | str, item_id: str, third_party: str, purpose: str
     ) -> ForwardResult:
         """Forward a held item to a third party under the originator's consent (Art. 6)."""
-        return forward.forward(self._ctx, actor, item_id, third_party, purpose)
+        return forward.forward(self._deciding, actor, item_id, third_party, purpose)
 
     # ---- breaches, reclassification, return/destroy, visits, agreement events (Arts. 6-21)
     # (node.breach, node.disposal, node.visits, node.agreement_events)
@@ -377,7 +391,7 @@ class Node:
     ) -> BreachRecord:
         """Report an ``actual`` or ``possible`` loss or compromise of a held item; any official
         of this node may, and the originator's node is notified at once (Art. 17)."""
-        return breach.report(self._ctx, actor, item_id, kind, description)
+        return breach.report(self._deciding, actor, item_id, kind, description)
 
     def update_breach(
         self,
@@ -408,21 +422,21 @@ class Node:
 
     def reclassify(self, actor: OfficialRecord | str, item_id: str, new_level: str) -> HeldItem:
         """The originator changes an item's level; its holders re-mark it (Art. 6)."""
-        return disposal.reclassify(self._ctx, actor, item_id, new_level)
+        return disposal.reclassify(self._deciding, actor, item_id, new_level)
 
     def request_disposal(
         self, actor: OfficialRecord | str, item_id: str, holder: str, action: str, reason: str
     ) -> DisposalRecord:
         """The originator asks ``holder`` to ``return`` or ``destroy`` its copy (Arts. 6, 13)."""
-        return disposal.request_disposal(self._ctx, actor, item_id, holder, action, reason)
+        return disposal.request_disposal(self._deciding, actor, item_id, holder, action, reason)
 
     def execute_disposal(self, actor: OfficialRecord | str, disposal_id: str) -> DisposalRecord:
         """The holder's security officer executes a request; a certificate goes back."""
-        return disposal.execute(self._ctx, actor, disposal_id)
+        return disposal.execute(self._deciding, actor, disposal_id)
 
     def destroy(self, actor: OfficialRecord | str, item_id: str, reason: str) -> DisposalRecord:
         """The holder's security officer destroys a copy no longer needed (Arts. 6, 13)."""
-        return disposal.destroy(self._ctx, actor, item_id, reason)
+        return disposal.destroy(self._deciding, actor, item_id, reason)
 
     def disposals(
         self,
@@ -445,7 +459,7 @@ class Node:
         end: datetime,
     ) -> VisitRecord:
         """Ask ``host`` to receive one of our officials (Art. 8)."""
-        return visits.request(self._ctx, actor, visitor, host, purpose, start, end)
+        return visits.request(self._deciding, actor, visitor, host, purpose, start, end)
 
     def decide_visit(
         self,
@@ -457,7 +471,9 @@ class Node:
         note: str = "",
     ) -> VisitRecord:
         """The host approves, with the highest level that may be disclosed, or denies (Art. 8)."""
-        return visits.decide(self._ctx, actor, visit_id, approve=approve, level=level, note=note)
+        return visits.decide(
+            self._deciding, actor, visit_id, approve=approve, level=level, note=note
+        )
 
     def visits(
         self, actor: OfficialRecord | str, *, after: str | None = None, limit: int = 100
@@ -498,7 +514,7 @@ class Node:
 
         ``actor`` was authenticated by the caller: an official record, or the id of one.
         """
-        ctx = self._ctx
+        ctx = self._deciding
         now = ctx.clock.now()
         official_id = actor.official.id if isinstance(actor, OfficialRecord) else actor
         who, subject = ident(official_id, "unknown-official"), ident(item_id, "unknown-item")

@@ -62,6 +62,10 @@ the receiver's handling messages; the receiver by an inbound message (the channe
 idle polling, so an idle node leaves the CPU (and the GIL) to its CoT and link loops."""
 BATCH: Final = 256
 """Messages a pump takes in one round (one unit of work per run of items or receipts)."""
+AGREEMENTS_EVERY: Final = 1.0
+"""Seconds between two looks for agreement events another process of the node recorded, on
+behalf of the track streams (their policy decides in memory, per message); every other use case
+looks before it decides (:meth:`gsomia.node.Node.refresh_agreements`)."""
 _START_TIMEOUT: Final = 20.0
 log = logging.getLogger("gsomia.node")
 
@@ -203,9 +207,13 @@ class NodeHost:
                 self._kick.clear()
 
     def _receive(self) -> None:
+        refreshed = time.monotonic()
         while not self._stop.is_set():
             try:
                 summary = self.node.receive(limit=BATCH, timeout=IDLE_WAIT)
+                if time.monotonic() - refreshed >= AGREEMENTS_EVERY:
+                    self.node.refresh_agreements()  # for the streams, which decide in memory
+                    refreshed = time.monotonic()
                 self._settle(True)
             except GsomiaError as exc:  # a store hiccup: the partner sends it again
                 self._settle(False)
