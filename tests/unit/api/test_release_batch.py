@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+import starlette.requests
+
 from gsomia.audit.records import AuditKind
 from tests.unit.api.helpers import KOR_READER, RELEASER, Bench, auth, bench, release_body
 
@@ -63,3 +66,17 @@ def test_five_hundred_items_fit_the_default_body_limit() -> None:
     response = big.kor.post("/v1/items/batch", json=items, headers=auth(RELEASER))
     assert response.status_code == 200, response.text
     assert big.stored("KOR")[:2] == (500, 500)
+
+
+def test_the_body_is_parsed_once_by_the_strict_parser(
+    api: Bench, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The framework validates the value the strict parser produced; it never parses again."""
+
+    def second_parse(*_args: object, **_kwargs: object) -> object:
+        raise AssertionError("the body was parsed a second time")
+
+    monkeypatch.setattr(starlette.requests.json, "loads", second_parse)
+    items = [release_body(text=f"report {i}") for i in range(2)]
+    response = api.kor.post("/v1/items/batch", json={"items": items}, headers=auth(RELEASER))
+    assert response.status_code == 200, response.text
