@@ -9,7 +9,7 @@ cancelled message still acknowledged by a late receipt, and a settled one never 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 import pytest
 
@@ -78,3 +78,29 @@ def test_claiming_and_acknowledging_follow_the_delivery_table(store: Store) -> N
         with pytest.raises(GsomiaError) as unknown:
             uow.acknowledge("nothing/JPN", at=later)
         assert unknown.value.code == "OUTBOX_NOT_FOUND"
+
+
+def test_claiming_what_due_read_answers_as_a_read_back(store: Store) -> None:
+    """The claim of an entry ``due`` just read (built without decoding the row again) equals the
+    stored row read back, in UTC, also when claimed twice or settled first in the same unit."""
+    kst = timezone(timedelta(hours=9))
+    with store.unit_of_work() as uow:
+        uow.enqueue(message())
+        uow.enqueue(message("item-2/JPN", subject="item-2"))
+    with store.unit_of_work() as uow:
+        assert [e.key for e in uow.due(T0)] == ["item-1/JPN", "item-2/JPN"]
+        at, retry = T0.astimezone(kst), (T0 + timedelta(seconds=5)).astimezone(kst)
+        first = uow.record_attempt("item-1/JPN", at=at, next_attempt=retry)
+        assert first == uow.outbox_entry("item-1/JPN")
+        assert (first.attempts, first.last_attempt, first.next_attempt) == (1, at, retry)
+        assert first.next_attempt.utcoffset() == timedelta(0)
+        again = uow.record_attempt("item-1/JPN", at=retry, next_attempt=retry)
+        assert again.attempts == 2
+        assert again == uow.outbox_entry("item-1/JPN")
+        uow.acknowledge("item-2/JPN", at=at)
+        with pytest.raises(GsomiaError) as settled:
+            uow.record_attempt("item-2/JPN", at=at, next_attempt=retry)
+        assert settled.value.code == "STORE_CONFLICT"
+    with store.read() as reader:
+        assert reader.outbox_entry("item-1/JPN") == again
+        assert reader.outbox_entry("item-2/JPN").state is DeliveryState.ACKNOWLEDGED  # type: ignore[union-attr]

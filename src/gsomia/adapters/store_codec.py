@@ -12,6 +12,7 @@ valid record (a damaged or hand-edited store) raises :class:`~gsomia.errors.Stor
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -44,6 +45,16 @@ R = TypeVar("R")
 
 def instant(value: datetime) -> str:
     """``YYYY-MM-DDTHH:MM:SS.ffffffZ`` in UTC (fixed width)."""
+    if type(value) is datetime and value.tzinfo is UTC:  # the common case: memoized
+        return _text_of(value)
+    return _text_of.__wrapped__(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _text_of(value: datetime) -> str:
+    """:func:`instant` itself.  Memoized for ``datetime`` values in UTC (the clock's): the writes
+    of one batch share their instants, and two of them are equal exactly when they are the same
+    instant, the same text (UTC has no folds; any other zone takes the unmemoized way)."""
     utc = require_aware(value).replace(tzinfo=None)
     return utc.isoformat(timespec="microseconds") + "Z"
 
@@ -53,12 +64,24 @@ def maybe_instant(value: datetime | None) -> str | None:
     return None if value is None else instant(value)
 
 
+@functools.lru_cache(maxsize=4096)
+def _instant_of(text: str) -> datetime:
+    """The instant stored as ``text`` (ValueError if it is none); memoized, since the rows of one
+    batch share their instants (``created``, ``next_attempt``, ...) and a ``datetime`` is
+    immutable: the same text always gives an equal value, and a failure is never cached."""
+    if not text.endswith("Z"):
+        raise ValueError(f"not a stored instant: {text!r}")
+    return datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
+
+
 def _at(value: Any) -> datetime:
+    if type(value) is str:  # SQLite's text: the common case
+        return _instant_of(value)
     if isinstance(value, datetime):  # PostgreSQL's timestamptz
         return require_aware(value, "stored instant")
-    if not isinstance(value, str) or not value.endswith("Z"):
+    if not isinstance(value, str):
         raise ValueError(f"not a stored instant: {value!r}")
-    return datetime.fromisoformat(value[:-1]).replace(tzinfo=UTC)
+    return _instant_of(str(value))
 
 
 def _maybe_at(text: Any) -> datetime | None:
@@ -67,6 +90,13 @@ def _maybe_at(text: Any) -> datetime | None:
 
 def words(values: Iterable[str], *, keep_order: bool = False) -> str:
     """A JSON array of text (sorted unless ``keep_order``)."""
+    if type(values) is tuple and all(type(v) is str for v in values):  # reason codes, roles
+        return _words_of(values, keep_order)  # a few values, the same on many rows: memoized
+    return _words_of.__wrapped__(values, keep_order)
+
+
+@functools.lru_cache(maxsize=1024)
+def _words_of(values: Iterable[str], keep_order: bool) -> str:
     items = list(values) if keep_order else sorted(values)
     return json.dumps(items, ensure_ascii=False, separators=(",", ":"))
 

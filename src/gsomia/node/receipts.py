@@ -17,7 +17,10 @@ Sender (:func:`settle`)
   (``reject``, its ``TOKEN_*`` code) and settles nothing.  Then, in one unit of work, each entry
   is matched against the outbox message ``<item id>:<recipient>`` it settles: the message must
   be ours, an item, to the token's signer, with the digest of the sealed bytes we sent, else
-  ``NODE_RECEIPT_MISMATCH`` (audited, nothing settled for that entry).  An entry recorded before
+  ``NODE_RECEIPT_MISMATCH`` (audited, nothing settled for that entry).  The store compares the
+  digest kept with the message at enqueue and settles in one statement
+  (:meth:`~gsomia.ports.UnitOfWork.settle_sent`); a message enqueued without one is read back
+  and its frame's body hashed.  An entry recorded before
   is a replay (``DUPLICATE_RECEIPT``, audited, nothing changes).  Otherwise its extract is
   recorded as the item's received receipt and
 
@@ -54,6 +57,7 @@ from gsomia.ports import (
     ReceiptRecord,
     UnitOfWork,
 )
+from gsomia.ports.protocols import Sent
 from gsomia.proofs import TokenError
 from gsomia.proofs.receipt_batch import (
     MAX_ENTRIES,
@@ -70,6 +74,7 @@ __all__ = ["REFUSED_PREFIX", "accepted", "frame_for", "issue", "refused", "settl
 REFUSED_PREFIX: Final = "REFUSED"
 """``last_error`` of an outbox message a partner's signed refusal settled: ``REFUSED <codes>``."""
 _MISMATCH: Final = "NODE_RECEIPT_MISMATCH"
+_ITEM: Final = "item"  # the outbox kind of an item sent (gsomia.node.relay)
 
 
 def accepted(
@@ -155,23 +160,31 @@ def _sent_digest(frame: bytes) -> str:
 def _settle_one(
     ctx: Context, uow: UnitOfWork, tally: Tally, c: _Checked, e: ReceiptEntry, extract: bytes
 ) -> str | None:
-    """Settle one entry; the outbox key it settled, or None."""
+    """Settle one entry; the outbox key it settled, or None.
+
+    One statement in the common case (:meth:`~gsomia.ports.UnitOfWork.settle_sent` compares the
+    digest stored at enqueue); a message enqueued without one (before the store kept it) is read
+    back and its frame's body hashed, as it always was."""
     assert c.verified is not None
     head, now = c.verified.head, c.now
     key = f"{e.item_id}:{head.recipient}"
-    sent = uow.outbox_entry(key)
-    if (
-        sent is None
-        or sent.message.kind != "item"
-        or sent.message.recipient != head.recipient
-        or e.digest != _sent_digest(sent.message.payload)
-    ):
+    reason = None if e.accepted else f"{REFUSED_PREFIX} {' '.join(e.codes)}"[:200]
+    found = uow.settle_sent(
+        key, kind=_ITEM, recipient=head.recipient, digest=bytes.fromhex(e.digest), at=now,
+        reason=reason,
+    )  # fmt: skip
+    if found is Sent.UNKNOWN_DIGEST:
+        found = _settle_read(uow, key, head.recipient, e.digest, now, reason)
+    if found is Sent.MISMATCH:
         _reject(ctx, uow, tally, c, e.item_id, _MISMATCH)
         return None
-    recorded = uow.record_receipt(
+    # Recorded whether or not it settled now (as before).  A message is never pending once its
+    # receipt is recorded (it is settled in the same unit of work, and nothing makes it pending
+    # again: DELIVERY_TRANSITIONS), so a replay is always NOT_PENDING here.
+    uow.record_receipt(
         ReceiptRecord(e.item_id, head.recipient, ReceiptDirection.RECEIVED, extract, now)
     )
-    if recorded.duplicate or sent.state is not DeliveryState.PENDING:
+    if found is Sent.NOT_PENDING:  # settled before (a replay, or cancelled): nothing changes
         ctx.audit(  # a replayed receipt changes nothing, but is audited (PRODUCT.md §8)
             uow, AuditKind.REJECT, now, head.recipient, e.item_id, "duplicate",
             ("DUPLICATE_RECEIPT",),
@@ -186,20 +199,39 @@ def _settle_one(
         "log_root": head.checkpoint.root.hex(),
     }
     if e.accepted:
-        uow.acknowledge(key, at=now)
         ctx.audit(
             uow, AuditKind.RECEIPT, now, head.recipient, e.item_id, "received",
             ("RECEIPT_VERIFIED",), detail={**detail, "marking": e.marking},
         )  # fmt: skip
         tally.receipts += 1
     else:  # a negative receipt: the partner's signed, definitive refusal ends the retries
-        uow.cancel(key, at=now, reason=f"{REFUSED_PREFIX} {' '.join(e.codes)}"[:200])
         ctx.audit(
             uow, AuditKind.RECEIPT, now, head.recipient, e.item_id, "refused", e.codes,
             detail=detail,
         )  # fmt: skip
         tally.receipts_refused += 1
     return key
+
+
+def _settle_read(
+    uow: UnitOfWork, key: str, recipient: str, digest: str, now: datetime, reason: str | None
+) -> Sent:
+    """:meth:`~gsomia.ports.UnitOfWork.settle_sent` for a message stored without its digest."""
+    sent = uow.outbox_entry(key)
+    if (
+        sent is None
+        or sent.message.kind != _ITEM
+        or sent.message.recipient != recipient
+        or digest != _sent_digest(sent.message.payload)
+    ):
+        return Sent.MISMATCH
+    if sent.state is not DeliveryState.PENDING:
+        return Sent.NOT_PENDING
+    if reason is None:
+        uow.acknowledge(key, at=now)
+    else:
+        uow.cancel(key, at=now, reason=reason)
+    return Sent.SETTLED
 
 
 def settle(ctx: Context, tally: Tally, batch: Sequence[tuple[Inbound, bytes]]) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from typing import Protocol, runtime_checkable
 
 from gsomia.agreements import Event
@@ -49,6 +50,21 @@ class ChannelError(GsomiaError):
     status = 503
     exit_code = 6
     title = "Partner unreachable"
+
+
+class Sent(Enum):
+    """What :meth:`UnitOfWork.settle_sent` found, in the order a receipt's entry is judged
+    (:mod:`gsomia.node.receipts`, ADR 0011)."""
+
+    SETTLED = "settled"
+    """The message matched and was pending: it is now acknowledged (or cancelled)."""
+    MISMATCH = "mismatch"
+    """No such message, or not of that kind, to that recipient, or not with that digest."""
+    NOT_PENDING = "not_pending"
+    """It matched but was settled before (acknowledged or cancelled): nothing changed."""
+    UNKNOWN_DIGEST = "unknown_digest"
+    """It was enqueued without a digest (a store migrated with the message pending): the caller
+    compares the digest of its payload itself, then acknowledges or cancels; nothing changed."""
 
 
 class Clock(Protocol):
@@ -216,8 +232,12 @@ class UnitOfWork(StoreReader, Protocol):
         """Replace the label set of a held item (Art. 6 reclassification; same originator)."""
         ...
 
-    def enqueue(self, message: OutboxMessage) -> OutboxEntry:
-        """Add a pending message due at its creation (``STORE_CONFLICT`` if the key exists)."""
+    def enqueue(self, message: OutboxMessage, *, digest: bytes | None = None) -> OutboxEntry:
+        """Add a pending message due at its creation (``STORE_CONFLICT`` if the key exists).
+
+        ``digest``: the SHA-256 (32 bytes) of the body a receipt of this message will quote (an
+        item's sealed bytes), kept beside it so that :meth:`settle_sent` compares it without
+        reading the payload back; ``None`` if no receipt settles it."""
         ...
 
     def record_attempt(
@@ -233,6 +253,23 @@ class UnitOfWork(StoreReader, Protocol):
     def cancel(self, key: str, *, at: datetime, reason: str | None = None) -> OutboxEntry:
         """Stop retrying a pending message; ``reason`` (if given) becomes its ``last_error``
         (a partner's signed refusal, ADR 0011)."""
+        ...
+
+    def settle_sent(
+        self,
+        key: str,
+        *,
+        kind: str,
+        recipient: str,
+        digest: bytes,
+        at: datetime,
+        reason: str | None = None,
+    ) -> Sent:
+        """Settle the pending message ``key`` a receipt names, if it is of ``kind``, to
+        ``recipient``, with the ``digest`` given at :meth:`enqueue`: acknowledge it, or with a
+        ``reason`` cancel it (a negative receipt, ADR 0011).  Returns what was found
+        (:class:`Sent`); only :attr:`Sent.SETTLED` changed anything.  The fast path of
+        :meth:`outbox_entry`, compare, then :meth:`acknowledge` or :meth:`cancel`."""
         ...
 
     def record_inbound(self, entry: InboxEntry) -> Recorded[InboxEntry]:

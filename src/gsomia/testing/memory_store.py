@@ -48,6 +48,7 @@ from gsomia.ports import (
     misuse,
     not_found,
 )
+from gsomia.ports.protocols import Sent
 from gsomia.testing.memory_cases import CasesReader, CaseState, CasesWriter  # Arts. 6, 8, 13, 17
 
 __all__ = ["InMemoryStore"]
@@ -77,6 +78,7 @@ class _State:
     audit: list[bytes] = field(default_factory=list)
     consent_requests: dict[str, ConsentRequestRecord] = field(default_factory=dict)  # Art. 6
     cases: CaseState = field(default_factory=CaseState)  # breaches, disposals, visits, … (cases)
+    digests: dict[str, bytes] = field(default_factory=dict)  # outbox key -> digest at enqueue
 
     def copy(self) -> _State:
         return _State(
@@ -91,7 +93,20 @@ class _State:
             self.audit,  # append-only: a unit of work appends to a copy made on first use
             consent_requests=dict(self.consent_requests),
             cases=self.cases.copy(),
+            digests=dict(self.digests),
         )
+
+
+_MAX_ERROR = 1024  # the longest last_error an OutboxEntry takes
+
+
+def _check_digest(digest: object) -> bytes | None:
+    """``digest`` if it is ``None`` or 32 bytes (SHA-256); else ``STORE_RECORD_INVALID``."""
+    if digest is None or (isinstance(digest, bytes) and len(digest) == 32):
+        return digest
+    raise InputError(
+        "a digest is 32 bytes of SHA-256", code="STORE_RECORD_INVALID", detail={"field": "digest"}
+    )
 
 
 def _page(rows: Iterable[V], key: Callable[[V], Any], limit: int) -> list[V]:
@@ -276,15 +291,18 @@ class _UnitOfWork(_Reader, CasesWriter):
         s.items[item_id] = new
         return new
 
-    def enqueue(self, message: OutboxMessage) -> OutboxEntry:
+    def enqueue(self, message: OutboxMessage, *, digest: bytes | None = None) -> OutboxEntry:
         s = self._open()
         if not isinstance(message, OutboxMessage):
             raise InputError("enqueue takes an OutboxMessage", code="STORE_RECORD_INVALID")
+        _check_digest(digest)
         if message.key in s.outbox:
             raise conflict(f"outbox key {message.key!r} exists", key=message.key)
         s.seq += 1
         entry = OutboxEntry(message, s.seq, DeliveryState.PENDING, 0, message.created)
         s.outbox[message.key] = entry
+        if digest is not None:
+            s.digests[message.key] = digest
         return entry
 
     def _entry(self, key: str) -> OutboxEntry:
@@ -327,6 +345,44 @@ class _UnitOfWork(_Reader, CasesWriter):
 
     def cancel(self, key: str, *, at: datetime, reason: str | None = None) -> OutboxEntry:
         return self._settle(key, DeliveryState.CANCELLED, at, reason)
+
+    def settle_sent(
+        self,
+        key: str,
+        *,
+        kind: str,
+        recipient: str,
+        digest: bytes,
+        at: datetime,
+        reason: str | None = None,
+    ) -> Sent:
+        s = self._open()
+        if _check_digest(digest) is None or not all(
+            isinstance(v, str) for v in (key, kind, recipient)
+        ):
+            raise InputError("settle_sent takes text and a digest", code="STORE_RECORD_INVALID")
+        require_aware(at, "at")
+        if reason is not None and (not isinstance(reason, str) or len(reason) > _MAX_ERROR):
+            raise InputError(
+                f"last_error is text of at most {_MAX_ERROR} characters",
+                code="STORE_RECORD_INVALID",
+                detail={"field": "last_error"},
+            )
+        entry = s.outbox.get(key)
+        if entry is None or entry.message.kind != kind or entry.message.recipient != recipient:
+            return Sent.MISMATCH
+        stored = s.digests.get(key)
+        if stored is None:
+            return Sent.UNKNOWN_DIGEST
+        if stored != digest:
+            return Sent.MISMATCH
+        if entry.state is not DeliveryState.PENDING:
+            return Sent.NOT_PENDING
+        if reason is None:
+            self.acknowledge(key, at=at)
+        else:
+            self.cancel(key, at=at, reason=reason)
+        return Sent.SETTLED
 
     def record_inbound(self, entry: InboxEntry) -> Recorded[InboxEntry]:
         s = self._open()

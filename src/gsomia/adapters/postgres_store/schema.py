@@ -7,8 +7,8 @@ both migrate it and a failed migration leaves the previous version intact (Postg
 transactional).  A migration is never edited once released: a change is a new one.
 
 Version 1 holds what versions 1 to 3 of the SQLite store hold, version 2 what its version 4
-holds (the list indexes) (:mod:`gsomia.adapters.
-sqlite_store.schema`): the same tables, columns, keys, checks and indexes, so that the statements
+holds (the list indexes), version 3 what its version 5 holds (``outbox.digest``)
+(:mod:`gsomia.adapters.sqlite_store.schema`): the same tables, columns, keys, checks and indexes, so that the statements
 of the SQLite store run here too (:mod:`.statements`), with PostgreSQL's own types: instants are
 ``timestamptz`` (microseconds, like the records), blobs ``bytea``, flags ``boolean``, the JSON of
 label sets and lists ``text`` as written by :mod:`gsomia.adapters.store_codec`.  Every text column
@@ -286,7 +286,13 @@ _LIST_INDEXES: Final = (
     "CREATE INDEX outbox_state ON outbox (state, seq)",
 )
 
-MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (_V1, _LIST_INDEXES)
+# Migration ``_SENT_DIGEST``: the SHA-256 of the body a receipt of the message quotes (as SQLite's
+# version 5); rows enqueued before it keep NULL and settle the old way (receipts.py).
+_SENT_DIGEST: Final = (
+    "ALTER TABLE outbox ADD COLUMN digest bytea CHECK (digest IS NULL OR length(digest) = 32)",
+)
+
+MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (_V1, _LIST_INDEXES, _SENT_DIGEST)
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 

@@ -60,8 +60,8 @@ LATEST_CHECKPOINT: Final = "SELECT size, root FROM audit_checkpoints ORDER BY si
 OVERRIDES: Final[Mapping[str, str]] = {
     q.INSERT_OUTBOX: (
         "INSERT INTO outbox (seq, key, recipient, kind, subject, payload, created, state, "
-        "attempts, next_attempt) VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM outbox), $1, "
-        "$2, $3, $4, $5, $6, 'pending', 0, $7) RETURNING seq"
+        "attempts, next_attempt, digest) VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM "
+        "outbox), $1, $2, $3, $4, $5, $6, 'pending', 0, $7, $8) RETURNING seq"
     ),
     sqlite_cases.INSERT_AGREEMENT_EVENT: (
         "INSERT INTO agreement_events (seq, agreement_id, kind, at, by_party, note, source, "

@@ -106,6 +106,7 @@ class PostgresUnitOfWork(PostgresReader, SqliteUnitOfWork):
     def __init__(self, conn: psycopg.Connection[Any], audit: AuditState, where: str) -> None:
         PostgresReader.__init__(self, conn, audit, where)
         self.base_size = audit.tree.size  # the committed size: synced under the writer lock
+        self._due = {}  # as SqliteUnitOfWork: what ``due`` read in this unit, by key
 
     def finish(self) -> None:
         """Before ``COMMIT``: refuse a poisoned or aborted unit, then record the checkpoint

@@ -59,8 +59,20 @@ SELECT_DUE: Final = (
 )
 INSERT_OUTBOX: Final = (
     "INSERT INTO outbox (key, recipient, kind, subject, payload, created, state, attempts, "
-    "next_attempt) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?) RETURNING seq"
+    "next_attempt, digest) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?) RETURNING seq"
 )
+# Settling the message a receipt names (receipts.py, ADR 0011) in one statement: it changes the
+# row only if it is pending, of that kind, to that recipient, with that digest of the body sent,
+# so the payload is neither read back nor decoded; no row back means the narrow read decides.
+SETTLE_SENT: Final = (
+    "UPDATE outbox SET state = 'acknowledged', settled = ? WHERE key = ? AND state = 'pending' "
+    "AND kind = ? AND recipient = ? AND digest = ? RETURNING seq"
+)
+SETTLE_SENT_REFUSED: Final = (
+    "UPDATE outbox SET state = 'cancelled', settled = ?, last_error = ? WHERE key = ? AND state "
+    "= 'pending' AND kind = ? AND recipient = ? AND digest = ? RETURNING seq"
+)
+SELECT_SENT: Final = "SELECT kind, recipient, state, digest FROM outbox WHERE key = ?"
 UPDATE_OUTBOX_ATTEMPT: Final = (
     "UPDATE outbox SET attempts = ?, last_attempt = ?, next_attempt = ?, last_error = ? "
     "WHERE key = ?"
@@ -80,6 +92,12 @@ CLAIM_OUTBOX: Final = (
     "UPDATE outbox SET attempts = attempts + 1, last_attempt = ?, next_attempt = ?, "
     "last_error = ? WHERE key = ? AND state = 'pending' RETURNING seq, key, recipient, kind, "
     "subject, payload, created, state, attempts, next_attempt, last_attempt, last_error, settled"
+)
+# The claim of a message this unit of work just read (``due``): its message and seq never change,
+# so only what the claim wrote comes back, and the entry is built without decoding the payload.
+CLAIM_OUTBOX_KNOWN: Final = (
+    "UPDATE outbox SET attempts = attempts + 1, last_attempt = ?, next_attempt = ?, "
+    "last_error = ? WHERE key = ? AND state = 'pending' RETURNING seq, attempts"
 )
 ACKNOWLEDGE_OUTBOX: Final = (
     "UPDATE outbox SET state = 'acknowledged', settled = ? WHERE key = ? AND state IN "

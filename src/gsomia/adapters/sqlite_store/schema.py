@@ -36,6 +36,10 @@ inbox and receipt rows never change, and the audit tables are append-only.
 Migration ``_LIST_INDEXES`` (version 4): ``items (state, item_id)`` and ``outbox (state, seq)``,
 for the API's lists filtered by state on stores of millions of rows.
 
+Migration ``_SENT_DIGEST`` (version 5): ``outbox.digest``, the SHA-256 (32 bytes) of the body a
+receipt of the message quotes (an item's sealed bytes), or NULL (no receipt settles it, or it was
+enqueued before version 5).
+
 Migration ``_CONSENT_REQUESTS`` (Art. 6, :mod:`gsomia.node.consent`)::
 
     consent_requests request_id PK · direction (sent | received) · item_id · originator · holder ·
@@ -323,7 +327,16 @@ _LIST_INDEXES: Final = (
     "CREATE INDEX outbox_state ON outbox (state, seq)",
 )
 
-MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (_V1, _CONSENT_REQUESTS, _CASES, _LIST_INDEXES)
+# Migration ``_SENT_DIGEST`` (version 5): the SHA-256 of the body an outbox message carries, which
+# its receipt quotes, so settlement compares it without reading the payload back (ADR 0011).
+# Rows enqueued before it keep NULL and settle the old way (receipts.py reads their payload).
+_SENT_DIGEST: Final = (
+    "ALTER TABLE outbox ADD COLUMN digest BLOB CHECK (digest IS NULL OR length(digest) = 32)",
+)
+
+MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
+    _V1, _CONSENT_REQUESTS, _CASES, _LIST_INDEXES, _SENT_DIGEST,
+)  # fmt: skip
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 

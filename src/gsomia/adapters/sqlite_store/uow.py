@@ -2,14 +2,17 @@
 
 Each write reports a conflict with the same message and code as
 :class:`~gsomia.testing.InMemoryStore`.  Writes on the hot paths of a node (a new item, outbox
-message, inbox entry or receipt; claiming and acknowledging an outbox message) run ONE literal
-statement of :mod:`.queries` in the common case: the schema's keys detect what exists, and a
-guarded ``UPDATE … RETURNING`` changes a row only from the states the transition table allows;
-only when that statement finds a conflict, or no row, is the stored state read to return the
-first record or raise the precise error.  Other writes check stored state first; the schema's
-constraints and triggers stand behind every check.  Audit entries get their index at
-append time; :meth:`SqliteUnitOfWork.finish` adds the checkpoint ``(size, root)`` just before
-``COMMIT``, as :mod:`gsomia.adapters.sqlite_audit` does for a batch.
+message, inbox entry or receipt; claiming, acknowledging and settling an outbox message) run ONE
+literal statement of :mod:`.queries` in the common case: the schema's keys detect what exists,
+and a guarded ``UPDATE … RETURNING`` changes a row only from the states the transition table
+allows; only when that statement finds a conflict, or no row, is the stored state read to return
+the first record or raise the precise error.  A claim of a message this unit's ``due`` just read
+returns only what it wrote (the message and seq of a key never change), and
+:meth:`SqliteUnitOfWork.settle_sent` compares the digest kept at enqueue (ADR 0011), so neither
+reads nor decodes the payload.  Other writes check stored state first; the schema's constraints
+and triggers stand behind every check.  Audit entries get their index at append time;
+:meth:`SqliteUnitOfWork.finish` adds the checkpoint ``(size, root)`` just before ``COMMIT``, as
+:mod:`gsomia.adapters.sqlite_audit` does for a batch.
 """
 
 from __future__ import annotations
@@ -48,6 +51,29 @@ from gsomia.ports import (
     conflict,
     not_found,
 )
+from gsomia.ports.protocols import Sent
+
+_MAX_ERROR = 1024
+"""The longest ``last_error`` (as :class:`~gsomia.ports.OutboxEntry` checks it)."""
+
+
+def _check_digest(digest: object) -> None:
+    if digest is not None and not (isinstance(digest, bytes) and len(digest) == 32):
+        raise InputError(
+            "a digest is 32 bytes of SHA-256",
+            code="STORE_RECORD_INVALID",
+            detail={"field": "digest"},
+        )
+
+
+def _check_reason(reason: object) -> None:
+    """The check :class:`~gsomia.ports.OutboxEntry` makes of ``last_error`` (text, bounded)."""
+    if not isinstance(reason, str) or len(reason) > _MAX_ERROR:
+        raise InputError(
+            f"last_error is text of at most {_MAX_ERROR} characters",
+            code="STORE_RECORD_INVALID",
+            detail={"field": "last_error"},
+        )
 
 
 def _aware(value: object) -> bool:
@@ -64,6 +90,12 @@ class SqliteUnitOfWork(SqliteReader, CasesWriter):  # cases: breaches, disposals
     def __init__(self, db: sqlite3.Connection, audit: AuditState, path: str) -> None:
         super().__init__(db, audit, path)
         self.base_size = audit.tree.size  # the committed size: the store synced it after BEGIN
+        self._due: dict[str, OutboxEntry] = {}  # the entries ``due`` read in this unit, by key
+
+    def due(self, now: datetime, *, limit: int = 100) -> list[OutboxEntry]:
+        entries = super().due(now, limit=limit)
+        self._due = {e.message.key: e for e in entries}  # claimed next (gsomia.node.delivery)
+        return entries
 
     def put_item(self, item: HeldItem) -> None:
         if not isinstance(item, HeldItem) or item.state is not ItemState.HELD:
@@ -103,12 +135,13 @@ class SqliteUnitOfWork(SqliteReader, CasesWriter):  # cases: breaches, disposals
         self._rows("relabel", q.UPDATE_ITEM_LABELS, params)
         return new
 
-    def enqueue(self, message: OutboxMessage) -> OutboxEntry:
+    def enqueue(self, message: OutboxMessage, *, digest: bytes | None = None) -> OutboxEntry:
         if not isinstance(message, OutboxMessage):
             raise InputError("enqueue takes an OutboxMessage", code="STORE_RECORD_INVALID")
+        _check_digest(digest)
         self.enqueued = True  # the store tells its on_enqueue listener once this commits
         m, created = message, codec.instant(message.created)
-        params = (m.key, m.recipient, m.kind, m.subject, m.payload, created, created)
+        params = (m.key, m.recipient, m.kind, m.subject, m.payload, created, created, digest)
         try:  # the unique key detects an existing message: one statement in the common case
             seq = self._one("enqueue", q.INSERT_OUTBOX, params)[0]
         except StoreError as exc:
@@ -128,9 +161,26 @@ class SqliteUnitOfWork(SqliteReader, CasesWriter):  # cases: breaches, disposals
     ) -> OutboxEntry:
         if isinstance(key, str) and error is None and _aware(at) and _aware(next_attempt):
             params = (codec.instant(at), codec.instant(next_attempt), None, key)
-            row = self._one("record_attempt", q.CLAIM_OUTBOX, params)
-            if row is not None:  # it was pending: claimed in one statement
-                return codec.decode(row, codec.outbox_from, "outbox")
+            known = self._due.get(key)
+            if known is None:
+                row = self._one("record_attempt", q.CLAIM_OUTBOX, params)
+                if row is not None:  # it was pending: claimed in one statement
+                    return codec.decode(row, codec.outbox_from, "outbox")
+            else:  # read by ``due`` under this unit's lock: its message and seq are the row's
+                row = self._one("record_attempt", q.CLAIM_OUTBOX_KNOWN, params)
+                if row is not None:
+                    if row[0] != known.seq:  # a key is unique and its row never deleted
+                        raise StoreError(
+                            f"outbox message {key!r} changed its seq", code="STORE_DAMAGED"
+                        )
+                    return OutboxEntry(
+                        known.message,
+                        known.seq,
+                        DeliveryState.PENDING,  # the claim changes only pending rows
+                        row[1],
+                        require_aware(next_attempt),
+                        require_aware(at),
+                    )
         entry = self._entry(key)
         if entry.state is not DeliveryState.PENDING:
             raise conflict(f"outbox message {key!r} is {entry.state}", key=key)
@@ -181,6 +231,38 @@ class SqliteUnitOfWork(SqliteReader, CasesWriter):  # cases: breaches, disposals
 
     def cancel(self, key: str, *, at: datetime, reason: str | None = None) -> OutboxEntry:
         return self._settle(key, DeliveryState.CANCELLED, at, reason)
+
+    def settle_sent(
+        self,
+        key: str,
+        *,
+        kind: str,
+        recipient: str,
+        digest: bytes,
+        at: datetime,
+        reason: str | None = None,
+    ) -> Sent:
+        _check_digest(digest)
+        if digest is None or not all(isinstance(v, str) for v in (key, kind, recipient)):
+            raise InputError("settle_sent takes text and a digest", code="STORE_RECORD_INVALID")
+        settled = codec.instant(at)  # an aware instant, else InputError
+        if reason is None:
+            params: tuple[object, ...] = (settled, key, kind, recipient, digest)
+            row = self._one("settle_sent", q.SETTLE_SENT, params)
+        else:
+            _check_reason(reason)
+            params = (settled, reason, key, kind, recipient, digest)
+            row = self._one("settle_sent", q.SETTLE_SENT_REFUSED, params)
+        if row is not None:  # pending, and it matched: settled in one statement
+            return Sent.SETTLED
+        found = self._one("settle_sent", q.SELECT_SENT, (key,))
+        if found is None or found[0] != kind or found[1] != recipient:
+            return Sent.MISMATCH
+        if found[3] is None:
+            return Sent.UNKNOWN_DIGEST
+        if bytes(found[3]) != digest:
+            return Sent.MISMATCH
+        return Sent.NOT_PENDING  # it matched, so only its state kept the UPDATE from it
 
     def record_inbound(self, entry: InboxEntry) -> Recorded[InboxEntry]:
         if not isinstance(entry, InboxEntry):
