@@ -3,6 +3,8 @@
 - :mod:`gsomia.envelope.keys`: a node's keys, partners' public keys, the trust store (pure).
 - :mod:`gsomia.envelope.seal`: :func:`seal`, :func:`open_item`, :func:`seal_stream`,
   :func:`open_stream` — X25519/HKDF/AES-GCM key wrap, AES-256-GCM STREAM segments, Ed25519.
+- :mod:`gsomia.envelope.session`: :class:`SealSession` (one ephemeral key per batch) and
+  :class:`OpenCache` (the recipient's X25519 shared secrets), ADR 0015.
 - :mod:`gsomia.envelope.wire`: the versioned binary wire format (docs/wire-format.md).
 - :mod:`gsomia.envelope.bdo`: the label binding as a STANAG 4778 binding data object (JSON).
 - :mod:`gsomia.envelope._primitives`: the only module that touches ``cryptography.hazmat``.
@@ -28,6 +30,7 @@ from gsomia.envelope.seal import (
     seal,
     seal_stream,
 )
+from gsomia.envelope.session import OpenCache, SealSession
 
 __all__ = [
     "BDO_MEDIA_TYPE",
@@ -39,10 +42,12 @@ __all__ = [
     "KeyLookupError",
     "KeyMaterialError",
     "NodeKeys",
+    "OpenCache",
     "OpenedItem",
     "PublicKeyBundle",
     "PublicKeyRecord",
     "SealError",
+    "SealSession",
     "SealedItem",
     "TrustStore",
     "binding_data_object",

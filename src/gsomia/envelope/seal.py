@@ -7,12 +7,14 @@ Sealing (wire format in docs/wire-format.md)
 --------------------------------------------
 1. A fresh 256-bit content key per item.  HKDF-SHA256 (RFC 5869) derives from it the payload
    AES-256-GCM key and a key commitment, which the header carries.
-2. The content key is wrapped to each recipient's X25519 key: one ephemeral X25519 key per item,
-   HKDF-SHA256 over each shared secret, AES-256-GCM (:func:`~gsomia.envelope._primitives.wrap_key`,
-   the CMS multi-recipient pattern of RFC 5753 §3.1.1 / RFC 8418).  The KDF binds both public keys
-   and, in ``info``, the header core (item id, creation time, sender and kid, agreement and table
-   version, label digest, key commitment, ephemeral key) and the recipient's party and kid, so a
-   wrap cannot be moved to another item or recipient.
+2. The content key is wrapped to each recipient's X25519 key: one ephemeral X25519 key per item
+   (or, given a :class:`~gsomia.envelope.session.SealSession`, one per batch of items), HKDF-SHA256
+   over each shared secret, AES-256-GCM (:func:`~gsomia.envelope._primitives.wrap_key`, the CMS
+   multi-recipient pattern of RFC 5753 §3.1.1 / RFC 8418).  The KDF binds both public keys and, in
+   ``info``, the header core (item id, creation time, sender and kid, agreement and table version,
+   label digest, key commitment, ephemeral key) and the recipient's party and kid, so a wrap cannot
+   be moved to another item or recipient, and each item's key-encryption key and nonce are its own
+   even when the ephemeral key is shared (docs/adr/0015-sealing-sessions.md).
 3. The payload is cut into segments (64 KiB by default) sealed with the STREAM construction
    (:mod:`gsomia.envelope.stream`): nonce = prefix || index || final flag, associated data =
    SHA-256(header) || index || final flag.  The header holds the wire version, the canonical label
@@ -31,6 +33,9 @@ Opening
 framing, segment order, the sender's kid in the trust store and valid at the item's creation time,
 clock skew, label digest, the signature, the label's canonical form, that we are a recipient;
 only then does it unwrap the content key, check its commitment and decrypt the segments.
+Given an :class:`~gsomia.envelope.session.OpenCache`, the unwrap reuses the HKDF-Extract of the
+X25519 shared secret with an ephemeral key it has met (the items of one sealing batch); every
+check above still runs.
 
 :func:`open_stream` cannot see the signature until the end.  It checks the header as above,
 unwraps the key, then authenticates and decrypts each segment in order and writes its plaintext to
@@ -52,8 +57,9 @@ more than ``max_skew`` in the future (``CLOCK_SKEW``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from hashlib import sha256
 from operator import itemgetter
 from typing import Final, NamedTuple
@@ -66,6 +72,7 @@ from gsomia.envelope.errors import REJECTED, Cause, EnvelopeError, SealError
 from gsomia.envelope.item import SealedItem
 from gsomia.envelope.keys import NodeKeys, PublicKeyRecord, TrustStore
 from gsomia.envelope.label_memo import Label
+from gsomia.envelope.session import OpenCache, SealSession
 from gsomia.envelope.stream import SegmentOpener, SegmentSealer, open_records, seal_payload
 from gsomia.envelope.wire import Reader, RecipientFields, Writer
 from gsomia.errors import InputError
@@ -79,8 +86,10 @@ __all__ = [
     "Cause",
     "EnvelopeError",
     "ItemInfo",
+    "OpenCache",
     "OpenedItem",
     "SealError",
+    "SealSession",
     "SealedItem",
     "open_item",
     "open_stream",
@@ -232,6 +241,7 @@ def _start(
     now: datetime,
     item_id: str | None,
     segment_size: int,
+    session: SealSession | None = None,
 ) -> tuple[wire.HeaderFields, bytes, prim.SigningKey]:
     """Validate the call and build the header; return it (with its bytes), the payload key and the
     sender's signing key."""
@@ -258,24 +268,29 @@ def _start(
     if item_id is None:
         item_id = _item_id_from(fresh[_FRESH_SIZE:])  # valid by construction
     payload_key, commitment = segments.content_keys(content_key)
-    ephemeral = prim.AgreementKey.generate()
+    wrap_key: Callable[[bytes, bytes, bytes], bytes]
+    if session is None:  # a fresh ephemeral key for this item alone
+        ephemeral = prim.AgreementKey.generate()
+        ephemeral_public, wrap_key = ephemeral.public_raw(), partial(prim.wrap_key, ephemeral)
+    elif isinstance(session, SealSession):  # the batch's ephemeral key and PRKs
+        wrapper = session._take()
+        ephemeral_public, wrap_key = wrapper.public_raw(), wrapper.wrap
+    else:
+        raise SealError("session must be a SealSession", code="SEAL_SESSION")
 
     def wrap(core_digest: bytes) -> tuple[RecipientFields, ...]:
-        wrap_key, wrap_info = prim.wrap_key, segments.wrap_info
+        wrap_info = segments.wrap_info
         wrapped = []
         for record, party in keys:  # a loop, not a comprehension: no function call (3.11)
             kid = record.kid
-            info = wrap_info(core_digest, party, kid)
+            info = wrap_info(core_digest, party, kid)  # unique per item: see the ADR 0015
             wrapped.append(
-                _new(
-                    RecipientFields,
-                    (party, kid, wrap_key(ephemeral, record.public, content_key, info)),
-                )
+                _new(RecipientFields, (party, kid, wrap_key(record.public, content_key, info)))
             )
         return tuple(wrapped)
 
     header = wire.build_header(
-        item_id, now, fixed, nonce_prefix, commitment, ephemeral.public_raw(), encoded, wrap
+        item_id, now, fixed, nonce_prefix, commitment, ephemeral_public, encoded, wrap
     )
     return header, payload_key, signing_key
 
@@ -304,14 +319,17 @@ def seal(
     item_id: str | None = None,
     *,
     segment_size: int = wire.DEFAULT_SEGMENT_SIZE,
+    session: SealSession | None = None,
 ) -> SealedItem:
     """Seal ``payload`` under ``label`` to ``recipients`` (party → X25519 key record).
 
     ``payload`` is bytes or an iterable of byte chunks (re-cut into segments).  ``now`` is the
-    item's creation time.  Raises :class:`SealError` if the call itself is wrong.
+    item's creation time.  ``session`` shares one ephemeral key and its key-agreement results
+    among the items of a batch (:class:`~gsomia.envelope.session.SealSession`); without it each
+    item has its own.  Raises :class:`SealError` if the call itself is wrong.
     """
     header, payload_key, signing_key = _start(
-        label, recipients, agreement_ref, sender, now, item_id, segment_size
+        label, recipients, agreement_ref, sender, now, item_id, segment_size, session
     )
     if isinstance(payload, _BYTES_LIKE):
         records, tbs = seal_payload(
@@ -393,7 +411,7 @@ def _admit(
     return record
 
 
-def _unwrap(header: wire.HeaderFields, own_keys: NodeKeys) -> bytes:
+def _unwrap(header: wire.HeaderFields, own_keys: NodeKeys, cache: OpenCache | None) -> bytes:
     """The payload key, if we are a recipient and the wrap and commitment hold."""
     entry = header.recipient(own_keys.party)
     key = None if entry is None else own_keys.agreement_key_for(entry.kid)
@@ -401,7 +419,7 @@ def _unwrap(header: wire.HeaderFields, own_keys: NodeKeys) -> bytes:
         raise EnvelopeError(Cause.NOT_A_RECIPIENT)
     info = segments.wrap_info(sha256(header.core).digest(), entry.party, entry.kid)
     try:
-        content_key = prim.unwrap_key(key, header.ephemeral, entry.wrapped, info)
+        content_key = prim.unwrap_key(key, header.ephemeral, entry.wrapped, info, cache)
     except prim.CryptoError:
         raise EnvelopeError(Cause.DECRYPT_FAILED) from None
     if len(content_key) != wire.CONTENT_KEY_SIZE:
@@ -470,8 +488,15 @@ def open_item(
     max_skew: timedelta = DEFAULT_MAX_SKEW,
     max_age: timedelta | None = None,
     max_size: int = wire.DEFAULT_MAX_ITEM_BYTES,
+    cache: OpenCache | None = None,
 ) -> OpenedItem:
-    """Verify and decrypt a whole item; every failure is the same :class:`EnvelopeError`."""
+    """Verify and decrypt a whole item; every failure is the same :class:`EnvelopeError`.
+
+    ``cache`` (a node's :class:`~gsomia.envelope.session.OpenCache`) may spare the X25519
+    exchange of the key unwrap; nothing else changes.
+    """
+    if cache is not None and not isinstance(cache, OpenCache):
+        raise InputError("cache must be an OpenCache")
     if type(now) is not datetime or now.tzinfo is not UTC:
         now = _time(now)
     try:
@@ -479,7 +504,7 @@ def open_item(
         sender_key = _admit(header, trust_store, now, max_skew, max_age)
         _verify(sender_key, signature, tbs)
         label, originator = label_memo.decode(header.label_kind, header.label_bytes)
-        payload_key = _unwrap(header, own_keys)
+        payload_key = _unwrap(header, own_keys, cache)
         payload = open_records(payload_key, header.nonce_prefix, header_digest, records)
     except EnvelopeError:
         raise
@@ -509,19 +534,25 @@ def open_stream(
     max_skew: timedelta = DEFAULT_MAX_SKEW,
     max_age: timedelta | None = None,
     require_eof: bool = True,
+    cache: OpenCache | None = None,
 ) -> ItemInfo:
     """Verify and decrypt a stream into ``writer`` (a staging area: see the module docstring).
 
     Returns only when the final segment and the signature verified; on :class:`EnvelopeError`
     the caller must discard whatever ``writer`` received.  With ``require_eof`` (the default,
     for files) any byte after the signature is refused; a caller reading several items from one
-    connection passes ``False`` and the reader is left just after this item.
+    connection passes ``False`` and the reader is left just after this item.  ``cache`` as for
+    :func:`open_item`.
     """
+    if cache is not None and not isinstance(cache, OpenCache):
+        raise InputError("cache must be an OpenCache")
     now = _time(now)
     try:
         header = wire.read_header_fields(reader)
         sender_key = _admit(header, trust_store, now, max_skew, max_age)
-        opener = SegmentOpener(header, sha256(header.encoded).digest(), _unwrap(header, own_keys))
+        opener = SegmentOpener(
+            header, sha256(header.encoded).digest(), _unwrap(header, own_keys, cache)
+        )
         while not opener.done:
             head = wire.read_exact(reader, wire.SEGMENT_HEAD_SIZE)
             _, length = opener.head(head)

@@ -19,8 +19,8 @@ Layout (all integers big-endian)::
     segment   = final:u8(0|1) index:u32 length:u32 ciphertext[length]
     signature = 64 bytes (Ed25519 over to_be_signed(), see below)
 
-Suite 1: X25519 + HKDF-SHA256 + AES-256-GCM key wrap with one ephemeral key per item
-(:func:`gsomia.envelope._primitives.wrap_key`),
+Suite 1: X25519 + HKDF-SHA256 + AES-256-GCM key wrap with one ephemeral key per item, or one shared
+by a sealing batch (:func:`gsomia.envelope._primitives.wrap_key`; ADR 0015: same bytes on the wire),
 AES-256-GCM STREAM segments (Hoang, Reyhanitabar, Rogaway, Vizár, "Online Authenticated-Encryption
 and its Nonce-Reuse Misuse-Resistance", CRYPTO 2015, §7), Ed25519 (RFC 8032) signature.
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from gsomia.audit.records import AuditKind, AuditRecord, DetailValue
-from gsomia.envelope import NodeKeys, TrustStore
+from gsomia.envelope import NodeKeys, OpenCache, TrustStore
 from gsomia.node._group import GroupCommit
 from gsomia.node._window import InFlight
 from gsomia.ports import Backoff, Channel, Clock, Store, UnitOfWork
@@ -71,6 +71,7 @@ class Context:
     backoff: Backoff
     inflight: InFlight = field(default_factory=InFlight)  # delivery's flow control (_window)
     group: GroupCommit = field(default_factory=GroupCommit)  # shared commits of releases (_group)
+    open_cache: OpenCache = field(default_factory=OpenCache)  # X25519 secrets of batches (ADR 0015)
     open_trust: TrustStore = field(init=False)
 
     def __post_init__(self) -> None:

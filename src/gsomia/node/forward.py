@@ -140,12 +140,14 @@ def forward(
         now,
         item.item_id,
     ).to_bytes()
+    digest = hashlib.sha256(sealed).digest()  # what the third party's receipt quotes
     with ctx.store.unit_of_work() as uow:
         uow.enqueue(
             OutboxMessage(
                 f"{item.item_id}:{third_party}", third_party, "item", item.item_id,
                 item_frame(item.topic, purpose, sealed, (used.token,)), now,
-            )
+            ),
+            digest=digest,
         )  # fmt: skip
         index = ctx.audit(
             uow, AuditKind.FORWARD, now, who, item.item_id, "allow", decision.codes,
@@ -154,7 +156,7 @@ def forward(
                 **detail,
                 "path": ">".join(decision.path),
                 "marking": decision.markings[-1].level,
-                "digest": hashlib.sha256(sealed).hexdigest(),
+                "digest": digest.hex(),
             },
         )  # fmt: skip
     return ForwardResult(

@@ -118,7 +118,7 @@ def _open(ctx: Context, message: Inbound, frame: Frame) -> _Opened | _Rejected:
     """Verify, decrypt and decide one item (steps 1 and 3 of :mod:`gsomia.node.inbound`)."""
     now = ctx.clock.now()
     try:
-        opened = open_item(frame.body, ctx.keys, ctx.open_trust, now)
+        opened = open_item(frame.body, ctx.keys, ctx.open_trust, now, cache=ctx.open_cache)
     except EnvelopeError as err:  # the cause goes to our audit log only, never to the peer
         fallback = ident(message.idempotency_key, "unknown")
         return _Rejected(message, fallback, err.code, {"cause": err.cause.value}, now)

@@ -51,7 +51,7 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from gsomia.audit.records import AuditKind
-from gsomia.envelope import PublicKeyRecord, seal
+from gsomia.envelope import PublicKeyRecord, SealSession, seal
 from gsomia.envelope.keys import KeyLookupError
 from gsomia.errors import GsomiaError
 from gsomia.labels import LabelSet, OriginatorLabel
@@ -208,11 +208,13 @@ def prepare_release(
     decisions: dict[str, Decision],
     keys: Mapping[str, PublicKeyRecord],
     approval_expires: datetime | None = None,
+    *,
+    session: SealSession | None = None,
 ) -> PreparedRelease | dict[str, tuple[str, ...]]:
     """Seal once per first hop and issue the hub approvals (step 1 above); nothing is written.
 
     ``keys`` holds the encryption key of every first hop.  Returns the refusals instead if an
-    approval cannot be issued.
+    approval cannot be issued.  ``session``: a batch's sealing session (ADR 0015).
     """
     hops = first_hops(decisions)
     expires = approval_expires or now + APPROVAL_VALIDITY
@@ -237,6 +239,7 @@ def prepare_release(
             ctx.keys,
             now,
             item_id,
+            session=session,
         ).to_bytes()
     return PreparedRelease(
         item_id, who, now, label, topic, purpose, decisions, hops, approvals, sealed
@@ -261,6 +264,7 @@ def write_release(ctx: Context, uow: UnitOfWork, release: PreparedRelease) -> Re
             table_version=hops[first].decision.table_version,
         )
     )
+    digests = {hop: hashlib.sha256(body).digest() for hop, body in sealed.items()}
     for hop in hops:
         proofs = tuple(p.token for p in r.approvals[hop])
         for proof in r.approvals[hop]:
@@ -273,9 +277,9 @@ def write_release(ctx: Context, uow: UnitOfWork, release: PreparedRelease) -> Re
                 subject=item_id,
                 payload=item_frame(r.topic, r.purpose, sealed[hop], proofs),
                 created=r.now,
-            )
+            ),
+            digest=digests[hop],  # what the hop's receipt quotes: settled without a re-read
         )
-    digests = {hop: hashlib.sha256(body).hexdigest() for hop, body in sealed.items()}
     for recipient, decision in r.decisions.items():
         hop = decision.path[1]
         detail: dict[str, str | int | None] = {
@@ -284,7 +288,7 @@ def write_release(ctx: Context, uow: UnitOfWork, release: PreparedRelease) -> Re
             "purpose": r.purpose,
             "path": ">".join(decision.path),
             "marking": decision.markings[-1].level,
-            "digest": digests[hop],
+            "digest": digests[hop].hex(),
         }
         if hop != recipient:
             detail |= {"hub": hop, "approval": approval_id(item_id, recipient)}
@@ -432,6 +436,7 @@ def commit(
 ) -> None:
     """Queue every relay in the hub's outbox and audit it, inside the acceptance's unit."""
     for r in relays:
+        digest = hashlib.sha256(r.sealed).digest()
         uow.enqueue(
             OutboxMessage(
                 key=f"{item_id}:{r.recipient}",
@@ -440,7 +445,8 @@ def commit(
                 subject=item_id,
                 payload=item_frame(topic, purpose, r.sealed, (r.approval.token,)),
                 created=now,
-            )
+            ),
+            digest=digest,
         )
         ctx.audit(
             uow, AuditKind.RELAY, now, ctx.party, item_id, "allow", r.decision.codes,
@@ -453,7 +459,7 @@ def commit(
                 "purpose": purpose,
                 "path": ">".join(r.decision.path),
                 "marking": r.decision.markings[-1].level,
-                "digest": hashlib.sha256(r.sealed).hexdigest(),
+                "digest": digest.hex(),
             },
         )  # fmt: skip
 

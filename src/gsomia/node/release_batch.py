@@ -30,6 +30,7 @@ from datetime import datetime
 from typing import Final
 
 from gsomia.audit.records import AuditKind
+from gsomia.envelope import SealSession
 from gsomia.labels import OriginatorLabel
 from gsomia.node import directory, relay
 from gsomia.node._context import Context, ident
@@ -122,7 +123,9 @@ def write_refusal(
     return ReleaseResult(item_id, False, decisions, reasons, tuple(indexes))
 
 
-def _plan(ctx: Context, who: str, request: object) -> relay.PreparedRelease | _Refused:
+def _plan(
+    ctx: Context, who: str, request: object, session: SealSession
+) -> relay.PreparedRelease | _Refused:
     """Check, decide and seal one request at its own instant; nothing is written."""
     now = ctx.clock.now()
     item_id = str(uuid.uuid4())
@@ -138,7 +141,7 @@ def _plan(ctx: Context, who: str, request: object) -> relay.PreparedRelease | _R
     if not refusals:
         prepared = relay.prepare_release(
             ctx, item_id, who, now, r.payload, r.label, r.topic, r.purpose, decisions, keys,
-            r.approval_expires,
+            r.approval_expires, session=session,
         )  # fmt: skip
         if isinstance(prepared, relay.PreparedRelease):
             return prepared
@@ -193,7 +196,9 @@ def release_many(
                     ("NODE_FORBIDDEN",),
                 )  # fmt: skip
         raise NodeForbiddenError(f"{who} may not release items of {ctx.party}")
-    plans = [_plan(ctx, who, request) for request in requests]
+    session = SealSession()  # one ephemeral key for the batch's seals (ADR 0015)
+    plans = [_plan(ctx, who, request, session) for request in requests]
+    session.close()
     return ctx.group.run(ctx.store, lambda uow: [_write(ctx, uow, who, plan) for plan in plans])
 
 
