@@ -42,7 +42,7 @@ def parse_instant(text: str) -> datetime:
             f"{raw!r} has no UTC offset; add one, e.g. +09:00 for Seoul or Z for UTC",
             code="INSTANT_NO_OFFSET",
         )
-    return value.astimezone(UTC)
+    return _in_utc(value, repr(raw))
 
 
 def require_aware(value: datetime, what: str = "instant") -> datetime:
@@ -55,7 +55,17 @@ def require_aware(value: datetime, what: str = "instant") -> datetime:
         raise InstantError(
             f"{what} {value.isoformat()} has no UTC offset", code="INSTANT_NO_OFFSET"
         )
-    return value.astimezone(UTC)
+    return _in_utc(value, f"{what} {value.isoformat()}")
+
+
+def _in_utc(value: datetime, shown: str) -> datetime:
+    # An instant in the first or last hours of the calendar (0001-01-01T00:00+09:00) has no UTC
+    # datetime: refused as an instant, not left to escape as OverflowError.
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise InstantError(f"{shown} is outside the years 1-9999 in UTC",
+                           code="INSTANT_INVALID") from None  # fmt: skip
 
 
 def zone(name: str) -> ZoneInfo:

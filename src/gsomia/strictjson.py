@@ -2,8 +2,9 @@
 
 RFC 8259 leaves room that an attacker can use: duplicate member names (which one wins?), numbers
 beyond what a peer can represent, ``NaN``, a byte order mark, deep nesting that exhausts the
-stack.  :func:`loads` refuses all of them, within a size limit, *before* building anything big:
-depth is checked on the raw text first.  :func:`loads_canonical` also requires the input to be
+stack.  :func:`loads` refuses all of them, within a size limit checked before anything is
+decoded (the theory of operation, a fast path with the reference parse behind it, is in its
+docstring; ADR 0017).  :func:`loads_canonical` also requires the input to be
 the RFC 8785 canonical encoding of what it parses to, so that a signed or hashed document has one
 spelling only.
 
@@ -15,6 +16,7 @@ here once and the codes stay where their users expect them.
 from __future__ import annotations
 
 import json
+import json.encoder
 import re
 from enum import StrEnum
 from typing import Any, Final
@@ -28,6 +30,16 @@ _MAX_SAFE: Final = 2**53 - 1
 _BMP_END: Final = "\U00010000"
 _CANONICAL = json.JSONEncoder(
     ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")
+)
+# The encoder ``_CANONICAL.encode`` would build on every call, built once (no cycle check:
+# :func:`_plain` has walked the value first, and recursion there ends a cyclic one).
+_MAKE_ENCODER: Final = getattr(json.encoder, "c_make_encoder", None)
+_ENCODE: Final = (
+    None
+    if _MAKE_ENCODER is None
+    else _MAKE_ENCODER(
+        None, _CANONICAL.default, json.encoder.encode_basestring, None, ":", ",", True, False, False
+    )
 )
 _STRING: Final = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _BRACKET: Final = re.compile(r"[\[\]{}]")
@@ -67,12 +79,27 @@ class _Number(Exception):
         self.text = text
 
 
+class _TooDeep(Exception):
+    pass
+
+
+class _Slow(Exception):
+    pass
+
+
 def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
             raise _Duplicate(key)
         out[key] = value
+    return out
+
+
+def _pairs_fast(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):  # a duplicate: the exact path names it
+        raise _Slow
     return out
 
 
@@ -86,16 +113,57 @@ def _integer(text: str) -> int:
     return int(text)
 
 
+# The fast path's decoders, built once (``json.loads`` with hooks builds one per call).  An object
+# comes out as the tuple of its members (a C call, no Python frame: the decoder makes no tuple
+# otherwise) and the C scanner parses integers itself; :func:`_build` makes the dicts, refusing
+# duplicate members, and checks depth and integer size, in one walk.
+_FAST_NO_FLOAT: Final = json.JSONDecoder(
+    object_pairs_hook=tuple, parse_constant=_refuse_number, parse_float=_refuse_number
+)
+_FAST_FLOAT: Final = json.JSONDecoder(
+    object_pairs_hook=tuple, parse_constant=_refuse_number, parse_float=float
+)
+# For a document with no more brackets than ``max_depth`` (so it cannot nest deeper), hooks do
+# all the checking and no walk is needed: members into a dict (refusing a duplicate) and each
+# integer checked as the C scanner meets it.
+_SHALLOW_NO_FLOAT: Final = json.JSONDecoder(
+    object_pairs_hook=_pairs_fast,
+    parse_constant=_refuse_number,
+    parse_int=_integer,
+    parse_float=_refuse_number,
+)
+_SHALLOW_FLOAT: Final = json.JSONDecoder(
+    object_pairs_hook=_pairs_fast, parse_constant=_refuse_number, parse_int=_integer
+)
+_EXACT_NO_FLOAT: Final = json.JSONDecoder(
+    object_pairs_hook=_pairs,
+    parse_constant=_refuse_number,
+    parse_int=_integer,
+    parse_float=_refuse_number,
+)
+_EXACT_FLOAT: Final = json.JSONDecoder(
+    object_pairs_hook=_pairs, parse_constant=_refuse_number, parse_int=_integer, parse_float=float
+)
+_INT_LIMIT: Final = 10**MAX_INT_DIGITS  # the least integer written with more digits
+_SPACE: Final = re.compile(r"[ \t\n\r]*")  # JSON whitespace (RFC 8259 §2)
+
+
 def _text(data: object, max_bytes: int) -> str:
-    if isinstance(data, str):
+    if type(data) is bytes and len(data) <= max_bytes:  # the common case, tested first
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise JsonProblem(Problem.NOT_TEXT, "JSON is not UTF-8 (RFC 8259 §8.1)") from None
+    elif isinstance(data, str):
         if len(data) > max_bytes:
             raise JsonProblem(Problem.TOO_LARGE, f"JSON exceeds {max_bytes} bytes")
-        try:
-            size = len(data.encode("utf-8"))
-        except UnicodeEncodeError:
-            raise JsonProblem(Problem.NOT_TEXT, "JSON text is not valid Unicode") from None
-        if size > max_bytes:
-            raise JsonProblem(Problem.TOO_LARGE, f"JSON exceeds {max_bytes} bytes")
+        if not data.isascii():  # ASCII: one byte per character, nothing to encode
+            try:
+                size = len(data.encode("utf-8"))
+            except UnicodeEncodeError:
+                raise JsonProblem(Problem.NOT_TEXT, "JSON text is not valid Unicode") from None
+            if size > max_bytes:
+                raise JsonProblem(Problem.TOO_LARGE, f"JSON exceeds {max_bytes} bytes")
         text = data
     elif isinstance(data, bytes | bytearray | memoryview):
         raw = bytes(data)
@@ -125,25 +193,61 @@ def _check_depth(text: str, max_depth: int) -> None:
             depth -= 1
 
 
-def loads(
-    data: object,
-    *,
-    max_bytes: int,
-    max_depth: int = 32,
-    allow_float: bool = False,
-    require_object: bool = True,
-) -> Any:
-    """Parse ``data`` strictly; raise :class:`JsonProblem` (and nothing else) on refusal."""
-    text = _text(data, max_bytes)
+def _build(value: tuple[tuple[str, Any], ...] | list[Any], room: int) -> Any:
+    """The value the fast decoder gave, with each object (a tuple of members) made a dict, in
+    place in lists; checked nested at most ``room`` deep (counting itself) and holding integers
+    of at most :data:`MAX_INT_DIGITS` digits.  Raise :class:`_TooDeep`, or :class:`_Slow` for a
+    duplicate member or a long integer (the exact path then names the first, as it would)."""
+    if room <= 0:
+        raise _TooDeep
+    item: Any
+    if type(value) is tuple:
+        out = dict(value)
+        if len(out) != len(value):
+            raise _Slow
+        for key, item in value:
+            kind = type(item)
+            if kind is str or kind is float or kind is bool or item is None:
+                continue
+            if kind is int:
+                if not -_INT_LIMIT < item < _INT_LIMIT:
+                    raise _Slow
+                continue
+            out[key] = _build(item, room - 1)  # a tuple (object) or a list
+        return out
+    for index, item in enumerate(value):
+        kind = type(item)
+        if kind is str or kind is float or kind is bool or item is None:
+            continue
+        if kind is int:
+            if not -_INT_LIMIT < item < _INT_LIMIT:
+                raise _Slow
+            continue
+        value[index] = _build(item, room - 1)  # type: ignore[index]
+    return value
+
+
+def _few_brackets(text: str, limit: int) -> bool:
+    """Whether ``text`` holds at most ``limit`` characters ``{`` and ``[`` (in strings or not)."""
+    if len(text) <= 4096:
+        return text.count("{") + text.count("[") <= limit
+    found = 0  # a long text: look for them one by one (memchr), stop at one too many
+    for bracket in "{[":
+        at = text.find(bracket)
+        while at != -1:
+            found += 1
+            if found > limit:
+                return False
+            at = text.find(bracket, at + 1)
+    return True
+
+
+def _exact(text: str, max_depth: int, allow_float: bool) -> Any:
+    """The reference parse: depth on the raw text first, then the decoder with a hook for every
+    integer.  Its first refusal is the one reported; the fast path defers to it for any."""
     _check_depth(text, max_depth)
     try:
-        obj = json.loads(
-            text,
-            object_pairs_hook=_pairs,
-            parse_constant=_refuse_number,
-            parse_int=_integer,
-            parse_float=float if allow_float else _refuse_number,
-        )
+        return (_EXACT_FLOAT if allow_float else _EXACT_NO_FLOAT).decode(text)
     except _Duplicate as exc:
         raise JsonProblem(
             Problem.DUPLICATE_KEY, f"member {exc.key!r} appears twice in one object", key=exc.key
@@ -158,6 +262,57 @@ def loads(
         raise JsonProblem(Problem.TOO_DEEP, f"JSON nested deeper than {max_depth}") from None
     except ValueError as exc:  # anything else the decoder refuses
         raise JsonProblem(Problem.MALFORMED, f"not JSON: {exc}") from None
+
+
+def loads(
+    data: object,
+    *,
+    max_bytes: int,
+    max_depth: int = 32,
+    allow_float: bool = False,
+    require_object: bool = True,
+) -> Any:
+    """Parse ``data`` strictly; raise :class:`JsonProblem` (and nothing else) on refusal.
+
+    Theory of operation: a text holding no more ``{`` and ``[`` than ``max_depth`` cannot nest
+    deeper, so decoders with hooks check it all as the C scanner goes (members into a dict,
+    refusing a duplicate; each integer's digits).  Any other text is decoded with every object
+    given as the tuple of its members and no hook per integer, then one walk (:func:`_build`)
+    makes the dicts, refusing a duplicate member, and checks depth and integer size: valid JSON
+    nests exactly as deep as its brackets outside strings do, so the walk finds what the
+    raw-text depth check finds.  Any refusal on the way (or a duplicate member, or a long integer) hands the text to
+    :func:`_exact`, the reference parse, so a refused document gets the same :class:`Problem`,
+    message and key as it always did; ``tests/unit/test_strictjson.py`` checks both agree on
+    every input.  The size limit holds before anything is decoded, and the C scanner guards its
+    own recursion (``RecursionError``).
+    """
+    text = _text(data, max_bytes)
+    shallow = _few_brackets(text, max_depth)  # so it cannot nest deeper
+    if shallow:
+        decoder = _SHALLOW_FLOAT if allow_float else _SHALLOW_NO_FLOAT
+    else:
+        decoder = _FAST_FLOAT if allow_float else _FAST_NO_FLOAT
+    try:
+        try:  # decoder.decode(text), minus its whitespace matches when there is none around
+            obj, end = decoder.scan_once(text, 0)  # type: ignore[attr-defined]
+            if end != len(text) and _SPACE.match(text, end).end() != len(text):  # type: ignore[union-attr]
+                obj = decoder.decode(text)  # "Extra data"
+        except StopIteration:  # leading whitespace, or no value: the decoder says which
+            obj = decoder.decode(text)
+        if shallow:  # the hooks have checked everything
+            return _object_required(obj, require_object)
+        if type(obj) is tuple or type(obj) is list:
+            obj = _build(obj, max_depth)
+        elif type(obj) is int and not -_INT_LIMIT < obj < _INT_LIMIT:
+            raise _Slow
+    except _TooDeep:  # valid JSON, too deep: what the raw-text check says first
+        raise JsonProblem(Problem.TOO_DEEP, f"JSON nested deeper than {max_depth}") from None
+    except (_Slow, _Number, ValueError, RecursionError):  # JSONDecodeError too
+        obj = _exact(text, max_depth, allow_float)
+    return _object_required(obj, require_object)
+
+
+def _object_required(obj: Any, require_object: bool) -> Any:
     if require_object and not isinstance(obj, dict):
         raise JsonProblem(Problem.NOT_OBJECT, "a JSON object is expected")
     return obj
@@ -202,7 +357,9 @@ def canonical(value: Any) -> bytes:
     """
     if _plain(value):
         try:
-            return _CANONICAL.encode(value).encode("utf-8")
+            if _ENCODE is None:  # no C accelerator: the encoder's own path
+                return _CANONICAL.encode(value).encode("utf-8")
+            return "".join(_ENCODE(value, 0)).encode("utf-8")
         except UnicodeEncodeError:  # a lone surrogate: rfc8785 refuses it with its own error
             pass
     return bytes(rfc8785.dumps(value))

@@ -141,7 +141,7 @@ class MerkleTree:
 
     def append_leaf_hash(self, digest: bytes) -> int:
         """Append a leaf by its hash; return its 0-based index."""
-        if not _is_hash(digest):
+        if (type(digest) is not bytes or len(digest) != HASH_SIZE) and not _is_hash(digest):
             raise InputError("a leaf hash is 32 bytes", code="AUDIT_HASH_INVALID")
         levels = self._levels
         index = self._size

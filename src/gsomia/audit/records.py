@@ -17,6 +17,7 @@ Pure: no I/O, no clock; the instant is given by the caller.
 
 from __future__ import annotations
 
+import json.encoder
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from typing import Any
 
 from gsomia.errors import InputError, InstantError
 from gsomia.instants import parse_instant, require_aware
-from gsomia.strictjson import JsonProblem, canonical, loads_canonical
+from gsomia.strictjson import JsonProblem, loads_canonical
 
 __all__ = ["FORMAT_VERSION", "AuditKind", "AuditRecord", "DetailValue"]
 
@@ -40,6 +41,11 @@ _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,127}$")
 _REASON = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
 _DECISION = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _DETAIL_KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_ID_MATCH = _ID.match
+_DECISION_MATCH = _DECISION.match
+_CHECKED_KEYS: set[str] = set()  # detail keys and reason codes checked before (plain str only)
+_CHECKED_REASONS: set[str] = set()
+_CHECKED_MAX = 512  # a bound: these are a code base's vocabulary, not data
 _MAX_REASONS = 32
 _MAX_DETAIL = 64
 _MAX_DETAIL_TEXT = 1024
@@ -95,8 +101,25 @@ def _identifier(value: object, field_name: str) -> str:
     return value
 
 
-def _optional_identifier(value: object, field_name: str) -> str | None:
-    return None if value is None else _identifier(value, field_name)
+def _reason(code: object) -> None:
+    if not isinstance(code, str) or not _REASON.match(code):
+        raise _invalid(f"reason {code!r} is not a reason code like NOT_IN_FORCE", "reasons")
+    if type(code) is str and len(_CHECKED_REASONS) < _CHECKED_MAX:
+        _CHECKED_REASONS.add(code)
+
+
+def _table_version(version: object) -> None:
+    if isinstance(version, bool) or not isinstance(version, int) or not 0 <= version <= 2**31:
+        raise _invalid(
+            f"table_version must be a non-negative integer, got {version!r}", "table_version"
+        )
+
+
+def _detail_key(key: object) -> None:
+    if not isinstance(key, str) or not _DETAIL_KEY.match(key):
+        raise _invalid(f"detail key {key!r} must be a lower-case snake_case name", "detail")
+    if type(key) is str and len(_CHECKED_KEYS) < _CHECKED_MAX:
+        _CHECKED_KEYS.add(key)
 
 
 def _detail_value(key: str, value: object) -> DetailValue:
@@ -122,10 +145,36 @@ def _detail_value(key: str, value: object) -> DetailValue:
     )
 
 
+_AT_MEMO: list[tuple[datetime, str]] = [(datetime.min.replace(tzinfo=UTC), "")]
+
+
 def _format_at(value: datetime) -> str:
-    # One instant, one text: UTC, "Z", microseconds only when present.
-    text = value.astimezone(UTC).isoformat()
-    return text.replace("+00:00", "Z")
+    # One instant, one text: UTC, "Z", microseconds only when present.  The last one is kept:
+    # a batch of records shares its instant.
+    memo = _AT_MEMO[0]
+    plain = type(value) is datetime  # a subclass may write itself otherwise: not memoised
+    if plain and value == memo[0]:
+        return memo[1]
+    text = value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if plain:
+        _AT_MEMO[0] = (value, text)
+    return text
+
+
+_string = json.encoder.encode_basestring  # RFC 8785 §3.2.2.2 escapes, non-ASCII as is
+_VERSION_JSON = str(FORMAT_VERSION)
+
+
+def _detail_json(value: DetailValue) -> str:
+    if isinstance(value, str):
+        return _string(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return int.__repr__(value)  # an int subclass (IntEnum) as its number, as json writes it
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,45 +199,65 @@ class AuditRecord:
     detail: Mapping[str, DetailValue] = field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
+        # Each field is tested the cheap way first (exact type, one compiled pattern, or a detail
+        # key or reason code found valid before); a value that fails it takes the general
+        # check, which accepts it (a subclass, a list) or raises the field's error.  Same
+        # records, same errors: tests/unit/audit/test_records_reference.py (ADR 0017).
         if type(self.kind) is not AuditKind:
             try:
                 kind = AuditKind(self.kind)
             except ValueError:
                 raise _invalid(f"unknown audit record kind {self.kind!r}", "kind") from None
             object.__setattr__(self, "kind", kind)
-        object.__setattr__(self, "at", require_aware(self.at, "at"))
-        _identifier(self.actor, "actor")
-        _identifier(self.subject, "subject")
-        if self.decision is not None and (
-            not isinstance(self.decision, str) or not _DECISION.match(self.decision)
+        at = self.at
+        if type(at) is not datetime or at.tzinfo is not UTC:
+            object.__setattr__(self, "at", require_aware(at, "at"))
+        actor, subject = self.actor, self.subject
+        if type(actor) is not str or not _ID_MATCH(actor):
+            _identifier(actor, "actor")
+        if type(subject) is not str or not _ID_MATCH(subject):
+            _identifier(subject, "subject")
+        decision = self.decision
+        if (
+            decision is not None
+            and (type(decision) is not str or not _DECISION_MATCH(decision))
+            and (not isinstance(decision, str) or not _DECISION.match(decision))
         ):
-            raise _invalid(f"decision must be a lower-case word, got {self.decision!r}", "decision")
-        if isinstance(self.reasons, str) or not isinstance(self.reasons, tuple | list):
-            raise _invalid("reasons must be a tuple of reason codes", "reasons")
-        reasons = tuple(self.reasons)
+            raise _invalid(f"decision must be a lower-case word, got {decision!r}", "decision")
+        reasons = self.reasons
+        if type(reasons) is not tuple:
+            if isinstance(reasons, str) or not isinstance(reasons, tuple | list):
+                raise _invalid("reasons must be a tuple of reason codes", "reasons")
+            reasons = tuple(reasons)
         if len(reasons) > _MAX_REASONS:
             raise _invalid(f"at most {_MAX_REASONS} reasons", "reasons")
         for code in reasons:
-            if not isinstance(code, str) or not _REASON.match(code):
-                raise _invalid(f"reason {code!r} is not a reason code like NOT_IN_FORCE", "reasons")
+            if type(code) is not str or code not in _CHECKED_REASONS:
+                _reason(code)
         object.__setattr__(self, "reasons", reasons)
-        _optional_identifier(self.agreement, "agreement")
+        agreement = self.agreement
+        if agreement is not None and (type(agreement) is not str or not _ID_MATCH(agreement)):
+            _identifier(agreement, "agreement")
         version = self.table_version
-        if version is not None and (
-            isinstance(version, bool) or not isinstance(version, int) or not 0 <= version <= 2**31
-        ):
-            raise _invalid(
-                f"table_version must be a non-negative integer, got {version!r}", "table_version"
-            )
-        if not isinstance(self.detail, Mapping):
+        if version is not None and (type(version) is not int or not 0 <= version <= 2**31):
+            _table_version(version)
+        given = self.detail
+        if type(given) is not dict and not isinstance(given, Mapping):
             raise _invalid("detail must be a mapping", "detail")
-        if len(self.detail) > _MAX_DETAIL:
+        if len(given) > _MAX_DETAIL:
             raise _invalid(f"at most {_MAX_DETAIL} detail entries", "detail")
         detail: dict[str, DetailValue] = {}
-        for key in sorted(self.detail):
-            if not isinstance(key, str) or not _DETAIL_KEY.match(key):
-                raise _invalid(f"detail key {key!r} must be a lower-case snake_case name", "detail")
-            detail[key] = _detail_value(key, self.detail[key])
+        for key in sorted(given):
+            if type(key) is not str or key not in _CHECKED_KEYS:
+                _detail_key(key)
+            value: Any = given[key]
+            value_type = type(value)
+            if value_type is str:
+                if len(value) > _MAX_DETAIL_TEXT or not value.isascii():
+                    value = _detail_value(key, value)
+            elif value_type is not int or not -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT:
+                value = _detail_value(key, value)  # null, a boolean, or the general check
+            detail[key] = value
         object.__setattr__(self, "detail", MappingProxyType(detail))
 
     def __hash__(self) -> int:
@@ -222,8 +291,48 @@ class AuditRecord:
         }
 
     def to_bytes(self) -> bytes:
-        """The canonical encoding: RFC 8785 JSON, UTF-8.  This is the Merkle log entry."""
-        return canonical(self.to_json())
+        """The canonical encoding: RFC 8785 JSON, UTF-8.  This is the Merkle log entry.
+
+        Written member by member rather than through :func:`gsomia.strictjson.canonical`, which
+        gives the same bytes (``tests/unit/audit/test_records.py`` checks it against the
+        ``rfc8785`` package): construction has checked that every member is a plain JSON value
+        (strings without lone surrogates, integers within I-JSON, no float), member names are
+        ASCII, so code point order is the UTF-16 order of RFC 8785 §3.2.3 (the names below are
+        in that order; ``detail`` is sorted on construction), and strings take the escapes of
+        §3.2.2.2, which are the standard library encoder's (:func:`json.encoder.encode_basestring`).
+        """
+        agreement, decision, version = self.agreement, self.decision, self.table_version
+        text = "".join(
+            (
+                '{"actor":',
+                _string(self.actor),
+                ',"agreement":',
+                "null" if agreement is None else _string(agreement),
+                ',"at":"',
+                _format_at(self.at),
+                '","decision":',
+                "null" if decision is None else _string(decision),
+                ',"detail":{',
+                ",".join(
+                    [
+                        _string(k) + ":" + (_string(v) if type(v) is str else _detail_json(v))
+                        for k, v in self.detail.items()
+                    ]
+                ),
+                '},"kind":"',
+                self.kind.value,
+                '","reasons":[',
+                ",".join([_string(code) for code in self.reasons]),
+                '],"subject":',
+                _string(self.subject),
+                ',"table_version":',
+                "null" if version is None else int.__repr__(version),
+                ',"v":',
+                _VERSION_JSON,
+                "}",
+            )
+        )
+        return text.encode("utf-8")
 
     @classmethod
     def from_bytes(cls, data: bytes | bytearray) -> AuditRecord:

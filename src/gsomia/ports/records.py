@@ -12,7 +12,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Final, Generic, TypeVar
 
@@ -32,6 +32,14 @@ _TOPIC = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,63}$")
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _REASON = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
 _MAX_ERROR = 1024
+# Compiled matchers for the fast checks in __post_init__: a value of the exact type that passes
+# them is valid; any other value takes the general check (_match, _aware, …), which accepts it
+# (a str subclass, another time zone) or raises the field's error, as it always did
+# (tests/unit/test_port_records.py, ADR 0017).
+_ID_MATCH = _ID.match
+_PARTY_MATCH = _PARTY.match
+_TOPIC_MATCH = _TOPIC.match
+_KIND_MATCH = _KIND.match
 
 
 def conflict(message: str, **detail: str | int | None) -> StoreError:
@@ -188,10 +196,15 @@ class HeldItem:
         _item_id(self.item_id)
         if not isinstance(self.labels, LabelSet):
             raise _bad("labels must be a LabelSet", "labels")
-        _match(_TOPIC, self.topic, "topic")
-        _aware(self, "received")
-        _enum(self, "state", ItemState)
-        _aware(self, "state_changed", optional=True)
+        if type(self.topic) is not str or not _TOPIC_MATCH(self.topic):
+            _match(_TOPIC, self.topic, "topic")
+        if type(self.received) is not datetime or self.received.tzinfo is not UTC:
+            _aware(self, "received")
+        if type(self.state) is not ItemState:
+            _enum(self, "state", ItemState)
+        changed = self.state_changed
+        if changed is not None and (type(changed) is not datetime or changed.tzinfo is not UTC):
+            _aware(self, "state_changed")
         if (self.state is ItemState.HELD) != (self.state_changed is None):
             raise _bad("state_changed is set exactly when the item is no longer held", "state")
         if self.state is ItemState.HELD:
@@ -201,11 +214,14 @@ class HeldItem:
         if (self.agreement is None) != (self.table_version is None):
             raise _bad("agreement and table_version go together", "agreement")
         if self.agreement is not None:
-            _match(_ID, self.agreement, "agreement")
+            if type(self.agreement) is not str or not _ID_MATCH(self.agreement):
+                _match(_ID, self.agreement, "agreement")
             version = self.table_version
             if isinstance(version, bool) or not isinstance(version, int) or version < 1:
                 raise _bad("table_version must be a positive integer", "table_version")
-        if self.received_from is not None:
+        if self.received_from is not None and (
+            type(self.received_from) is not str or not _PARTY_MATCH(self.received_from)
+        ):
             _match(_PARTY, self.received_from, "received_from")
         if self.derived_from is not None:
             _item_id(self.derived_from, "derived_from")
@@ -230,12 +246,19 @@ class OutboxMessage:
     created: datetime
 
     def __post_init__(self) -> None:
-        _match(_ID, self.key, "key")
-        _match(_PARTY, self.recipient, "recipient")
-        _match(_KIND, self.kind, "kind")
-        _match(_ID, self.subject, "subject")
-        _blob(self.payload, "payload")
-        _aware(self, "created")
+        key, recipient, kind, subject = self.key, self.recipient, self.kind, self.subject
+        if type(key) is not str or not _ID_MATCH(key):
+            _match(_ID, key, "key")
+        if type(recipient) is not str or not _PARTY_MATCH(recipient):
+            _match(_PARTY, recipient, "recipient")
+        if type(kind) is not str or not _KIND_MATCH(kind):
+            _match(_KIND, kind, "kind")
+        if type(subject) is not str or not _ID_MATCH(subject):
+            _match(_ID, subject, "subject")
+        if type(self.payload) is not bytes or not self.payload:
+            _blob(self.payload, "payload")
+        if type(self.created) is not datetime or self.created.tzinfo is not UTC:
+            _aware(self, "created")
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,14 +275,20 @@ class OutboxEntry:
     settled: datetime | None = None
 
     def __post_init__(self) -> None:
-        _enum(self, "state", DeliveryState)
-        for name in ("seq", "attempts"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        if type(self.state) is not DeliveryState:
+            _enum(self, "state", DeliveryState)
+        for name, value in (("seq", self.seq), ("attempts", self.attempts)):
+            if type(value) is not int and (isinstance(value, bool) or not isinstance(value, int)):
                 raise _bad(f"{name} must be a non-negative integer", name)
-        _aware(self, "next_attempt")
-        _aware(self, "last_attempt", optional=True)
-        _aware(self, "settled", optional=True)
+            if value < 0:
+                raise _bad(f"{name} must be a non-negative integer", name)
+        if type(self.next_attempt) is not datetime or self.next_attempt.tzinfo is not UTC:
+            _aware(self, "next_attempt")
+        last, settled = self.last_attempt, self.settled
+        if last is not None and (type(last) is not datetime or last.tzinfo is not UTC):
+            _aware(self, "last_attempt")
+        if settled is not None and (type(settled) is not datetime or settled.tzinfo is not UTC):
+            _aware(self, "settled")
         if (self.state is DeliveryState.PENDING) != (self.settled is None):
             raise _bad("settled is set exactly when the message is no longer pending", "settled")
         if self.last_error is not None and (
@@ -291,10 +320,14 @@ class InboxEntry:
 
     def __post_init__(self) -> None:
         _item_id(self.item_id)
-        _match(_PARTY, self.sender, "sender")
-        _blob(self.digest, "digest", 32)
-        _aware(self, "received")
-        _enum(self, "outcome", InboxOutcome)
+        if type(self.sender) is not str or not _PARTY_MATCH(self.sender):
+            _match(_PARTY, self.sender, "sender")
+        if type(self.digest) is not bytes or len(self.digest) != 32:
+            _blob(self.digest, "digest", 32)
+        if type(self.received) is not datetime or self.received.tzinfo is not UTC:
+            _aware(self, "received")
+        if type(self.outcome) is not InboxOutcome:
+            _enum(self, "outcome", InboxOutcome)
         if not isinstance(self.reasons, tuple):
             raise _bad("reasons must be a tuple of reason codes", "reasons")
         for code in self.reasons:
@@ -324,10 +357,14 @@ class ReceiptRecord:
 
     def __post_init__(self) -> None:
         _item_id(self.item_id)
-        _match(_PARTY, self.party, "party")
-        _enum(self, "direction", ReceiptDirection)
-        _blob(self.token, "token")
-        _aware(self, "at")
+        if type(self.party) is not str or not _PARTY_MATCH(self.party):
+            _match(_PARTY, self.party, "party")
+        if type(self.direction) is not ReceiptDirection:
+            _enum(self, "direction", ReceiptDirection)
+        if type(self.token) is not bytes or not self.token:
+            _blob(self.token, "token")
+        if type(self.at) is not datetime or self.at.tzinfo is not UTC:
+            _aware(self, "at")
 
 
 @dataclass(frozen=True, slots=True)
