@@ -79,6 +79,8 @@ DEFAULT_MAX_SKEW: Final = timedelta(minutes=5)
 ACCEPTED: Final = "accepted"
 REFUSED: Final = "refused"
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)  # built once, not per line
+
 _MAGIC: Final = TYP.encode("ascii")
 _ITEM_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _HEX32 = re.compile(r"[0-9a-f]{64}")
@@ -122,7 +124,7 @@ class ReceiptEntry:
             value.append(self.purpose)
         else:
             value += [REFUSED, self.log_index, list(self.codes)]
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        return _ENCODER.encode(value).encode("utf-8")
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,9 +266,12 @@ def _no_constant(name: str) -> Any:
     raise ValueError(name)
 
 
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)  # built once: a batch has many lines
+
+
 def _json(line: bytes, field: str) -> Any:
-    try:
-        return json.loads(line, parse_constant=_no_constant)
+    try:  # as json.loads(line, parse_constant=_no_constant) does, without a decoder per call
+        return _DECODER.decode(line.decode(json.detect_encoding(line), "surrogatepass"))
     except ValueError:  # JSONDecodeError and UnicodeDecodeError included
         raise _bad("not JSON", field) from None
 
