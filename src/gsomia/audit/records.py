@@ -37,10 +37,10 @@ FORMAT_VERSION = 1
 
 DetailValue = str | int | bool | None
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,127}$")
-_REASON = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
-_DECISION = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
-_DETAIL_KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,127}\Z")
+_REASON = re.compile(r"^[A-Z][A-Z0-9_]{0,63}\Z")
+_DECISION = re.compile(r"^[a-z][a-z0-9_]{0,31}\Z")
+_DETAIL_KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}\Z")
 _ID_MATCH = _ID.match
 _DECISION_MATCH = _DECISION.match
 _CHECKED_KEYS: set[str] = set()  # detail keys and reason codes checked before (plain str only)

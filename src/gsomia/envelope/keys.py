@@ -63,8 +63,8 @@ KeyUse = Literal["sig", "enc"]
 BUNDLE_FORMAT: Final = "gsomia-public-keys/1"
 TRUST_FORMAT: Final = "gsomia-trust-store/1"
 _CURVE: Final[dict[str, str]] = {"sig": "Ed25519", "enc": "X25519"}
-_TRIGRAPH = re.compile(r"^[A-Z]{3}$")
-_KID = re.compile(r"^[0-9a-f]{16}$")
+_TRIGRAPH = re.compile(r"^[A-Z]{3}\Z")
+_KID = re.compile(r"^[0-9a-f]{16}\Z")
 _MAX_RECORDS = 1024
 _MAX_KEY_JSON_BYTES = 4 * 1024 * 1024  # a bundle or trust store of up to 1,024 records
 

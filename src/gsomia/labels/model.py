@@ -28,8 +28,8 @@ RELEASABLE_TO = "Releasable To"
 TOPIC = "Topic"
 HANDLING = "Handling"
 
-_TRIGRAPH = re.compile(r"^[A-Z]{3}$")
-_TOKEN = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,63}$")
+_TRIGRAPH = re.compile(r"^[A-Z]{3}\Z")
+_TOKEN = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,63}\Z")
 _MAX_TEXT = 256
 _MAX_VALUES = 64
 _MAX_CATEGORIES = 32

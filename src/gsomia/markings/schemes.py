@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 from gsomia.errors import MarkingError
 
-_TRIGRAPH = re.compile(r"^[A-Z]{3}$")
-_SCHEME_ID = re.compile(r"^[A-Z][A-Z0-9-]{1,31}$")
+_TRIGRAPH = re.compile(r"^[A-Z]{3}\Z")
+_SCHEME_ID = re.compile(r"^[A-Z][A-Z0-9-]{1,31}\Z")
 
 
 def validate_party(code: object) -> str:

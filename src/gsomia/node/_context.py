@@ -15,7 +15,7 @@ from gsomia.node._window import InFlight
 from gsomia.ports import Backoff, Channel, Clock, Store, UnitOfWork
 from gsomia.registry import Registry
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,127}$")  # the audit record's identifier rule
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,127}\Z")  # the audit record's identifier rule
 
 
 def ident(value: object, fallback: str) -> str:

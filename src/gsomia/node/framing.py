@@ -76,7 +76,7 @@ __all__ = [
 ]
 
 MAX_PURPOSE_BYTES: Final = 1024
-_TOPIC = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,63}$")
+_TOPIC = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,63}\Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -159,7 +159,7 @@ MAX_PROOF_BYTES: Final = 0xFFFF
 _TOKEN_KINDS: Final = frozenset(
     {FrameKind.CONSENT_REQUEST, FrameKind.CONSENT_GRANTED, FrameKind.CONSENT_REFUSED}
 )
-_ACK_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,127}$")  # an outbox key
+_ACK_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,127}\Z")  # an outbox key
 
 
 def token_frame(kind: FrameKind, body: bytes) -> bytes:

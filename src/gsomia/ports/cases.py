@@ -65,7 +65,7 @@ MAX_TEXT: Final = 256
 MAX_PURPOSE: Final = 1024
 MAX_LONG_TEXT: Final = 2000
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_AGREEMENT = re.compile(r"^[a-z0-9][a-z0-9-]{0,127}$")
+_AGREEMENT = re.compile(r"^[a-z0-9][a-z0-9-]{0,127}\Z")
 
 
 def check_text(value: object, what: str, max_len: int = MAX_TEXT, *, empty: bool = False) -> str:

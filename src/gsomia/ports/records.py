@@ -26,11 +26,11 @@ T = TypeVar("T")
 S = TypeVar("S", bound=StrEnum)
 TOKEN_HASH_SIZE: Final = 32
 MAX_PAGE: Final = 1000
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,127}$")  # as audit record actors/subjects
-_PARTY = re.compile(r"^[A-Z]{3}$")
-_TOPIC = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,63}$")
-_KIND = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
-_REASON = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,127}\Z")  # as audit record actors/subjects
+_PARTY = re.compile(r"^[A-Z]{3}\Z")
+_TOPIC = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,63}\Z")
+_KIND = re.compile(r"^[a-z][a-z0-9_]{0,31}\Z")
+_REASON = re.compile(r"^[A-Z][A-Z0-9_]{0,63}\Z")
 _MAX_ERROR = 1024
 # Compiled matchers for the fast checks in __post_init__: a value of the exact type that passes
 # them is valid; any other value takes the general check (_match, _aware, …), which accepts it

@@ -28,11 +28,12 @@ from gsomia.instants import require_aware
 from gsomia.strictjson import canonical
 
 # -- the reference: AuditRecord.__post_init__ before its fast path --------------------------------
+# (anchored with \Z, as the module now is: a trailing newline is refused, test_trailing_newline.py)
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,127}$")
-_REASON = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
-_DECISION = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
-_DETAIL_KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,127}\Z")
+_REASON = re.compile(r"^[A-Z][A-Z0-9_]{0,63}\Z")
+_DECISION = re.compile(r"^[a-z][a-z0-9_]{0,31}\Z")
+_DETAIL_KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}\Z")
 _MAX_SAFE_INT = 2**53 - 1
 
 

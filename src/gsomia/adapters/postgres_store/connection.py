@@ -51,7 +51,7 @@ __all__ = [
     "wrap",
 ]
 
-SCHEMA_NAME: Final = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+SCHEMA_NAME: Final = re.compile(r"^[a-z_][a-z0-9_]{0,62}\Z")
 """A node schema's name: an unquoted PostgreSQL identifier of lower-case letters, digits, ``_``."""
 MIN_SERVER: Final = 130000  # PostgreSQL 13: the oldest version the project is tested against
 FIRST_RETRY: Final = 0.05

@@ -32,8 +32,8 @@ from gsomia.errors import InputError, StoreError
 from gsomia.ports import Store
 
 DEFAULT_SCHEMA: Final = "gsomia"
-_SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-_PARTY = re.compile(r"^[A-Z]{3}$")
+_SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}\Z")
+_PARTY = re.compile(r"^[A-Z]{3}\Z")
 
 
 def _where(dsn: str, schema: str) -> str:
