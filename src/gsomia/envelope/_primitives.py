@@ -33,10 +33,10 @@ Primitives and the documents that define them:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import secrets
-import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
@@ -465,10 +465,14 @@ class SharedSecretCache:
     the PRK for has decrypted (the AEAD tag verified), so an item whose unwrap fails leaves the
     cache as it was: nothing unverified is ever stored.  A hit skips the exchange only; the
     HKDF-Expand and the AEAD run as without the cache.  At most ``maxsize`` entries, the least
-    recently used dropped first.  Thread-safe (one lock).  Opaque: its repr never shows the secrets.
+    recently used dropped first.  Safe to share between threads without a lock (the core takes
+    none: no I/O, no threading): each step is ONE call on the ordered dict, atomic under the
+    interpreter lock, and a step that finds the entry gone meanwhile does without it; a race can
+    only cost an exchange, or drop an extra entry.  ``hits`` and ``misses`` are statistics,
+    approximate under concurrency.  Opaque: its repr never shows the secrets.
     """
 
-    __slots__ = ("_entries", "_lock", "hits", "maxsize", "misses")
+    __slots__ = ("_entries", "hits", "maxsize", "misses")
 
     def __init__(self, maxsize: int = 256) -> None:
         if isinstance(maxsize, bool) or not isinstance(maxsize, int) or maxsize < 1:
@@ -477,31 +481,32 @@ class SharedSecretCache:
         self.hits = 0
         self.misses = 0
         self._entries: OrderedDict[bytes, bytes] = OrderedDict()
-        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def clear(self) -> None:
         """Forget every secret (e.g. when the node's keys change)."""
-        with self._lock:
-            self._entries.clear()
+        self._entries.clear()
 
     def _get(self, key: bytes) -> bytes | None:
-        with self._lock:
-            prk = self._entries.get(key)
-            if prk is None:
-                self.misses += 1
-            else:
-                self.hits += 1
-                self._entries.move_to_end(key)
-            return prk
+        prk = self._entries.get(key)
+        if prk is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        with contextlib.suppress(KeyError):  # evicted meanwhile by another thread: still valid
+            self._entries.move_to_end(key)
+        return prk
 
     def _put(self, key: bytes, prk: bytes) -> None:
-        with self._lock:
-            self._entries[key] = prk
-            if len(self._entries) > self.maxsize:
-                self._entries.popitem(last=False)
+        entries = self._entries
+        entries[key] = prk
+        while len(entries) > self.maxsize:
+            try:
+                entries.popitem(last=False)
+            except KeyError:  # another thread emptied it meanwhile
+                break
 
     def __repr__(self) -> str:
         return f"SharedSecretCache(<{len(self._entries)} of {self.maxsize} secrets>)"
