@@ -39,6 +39,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/: _profile, as tracks.py does
+
 from _profile import CpuMeter
 from gsomia.audit.records import AuditKind
 from gsomia.runtime.client import ApiError
