@@ -92,8 +92,8 @@ def load(ctx: Context) -> None:
 def refresh(ctx: Context) -> None:
     """Before a decision: apply the events another process of this node recorded since.
 
-    A node may run as several processes sharing one store (issue 7: workers on PostgreSQL, or
-    the CLI beside ``node serve`` on SQLite); an event recorded by one must govern the very next
+    A node may run as several processes sharing one store (issue 7: workers on PostgreSQL and
+    JetStream); an event recorded through one must govern the very next
     decision of every other (Art. 21), as it does in the process that recorded it.  One indexed
     read when nothing changed; a decision already in progress keeps the registry it read.
     """

@@ -1,6 +1,7 @@
-"""A node run as several processes on one store (issue 7's workers; the CLI beside ``node
-serve``): an agreement event recorded by one governs the very next decision of every other
-(Art. 21), as it does in the process that recorded it."""
+"""A node run as several processes on one store (issue 7's workers): an agreement event
+recorded through one governs the very next decision of every other (Art. 21), as it does in the
+process that recorded it.  Two node objects on one in-memory store, or on one SQLite file through
+two connections, stand for two processes."""
 
 from __future__ import annotations
 
