@@ -57,7 +57,7 @@ from gsomia.ports import (
     ReceiptRecord,
     UnitOfWork,
 )
-from gsomia.ports.protocols import Sent
+from gsomia.ports.protocols import Sent, Settlement
 from gsomia.proofs import TokenError
 from gsomia.proofs.receipt_batch import (
     MAX_ENTRIES,
@@ -110,9 +110,12 @@ def issue(
     for start in range(0, len(entries), MAX_ENTRIES):  # a run holds at most MAX_PAGE items
         chunk = entries[start : start + MAX_ENTRIES]
         issued = issue_receipts(head, chunk, ctx.keys)
-        for e, extract in zip(chunk, issued.extracts, strict=True):
-            record = ReceiptRecord(e.item_id, sender, ReceiptDirection.ISSUED, extract, now)
-            uow.record_receipt(record)
+        uow.record_receipts(
+            [
+                ReceiptRecord(e.item_id, sender, ReceiptDirection.ISSUED, extract, now)
+                for e, extract in zip(chunk, issued.extracts, strict=True)
+            ]
+        )
         batch = str(uuid.uuid4())
         frame = receipts_frame(issued.token)
         uow.enqueue(OutboxMessage(f"receipts:{batch}", sender, "receipt", batch, frame, now))
@@ -157,31 +160,42 @@ def _sent_digest(frame: bytes) -> str:
     return hashlib.sha256(decode(frame).body).hexdigest()
 
 
-def _settle_one(
-    ctx: Context, uow: UnitOfWork, tally: Tally, c: _Checked, e: ReceiptEntry, extract: bytes
-) -> str | None:
-    """Settle one entry; the outbox key it settled, or None.
+def _settlement(head_recipient: str, e: ReceiptEntry) -> Settlement:
+    """What settles the outbox message an entry names: acknowledged, or cancelled for a negative
+    receipt, if it is the item sent to the receipt's signer with the digest the entry quotes."""
+    reason = None if e.accepted else f"{REFUSED_PREFIX} {' '.join(e.codes)}"[:200]
+    key = f"{e.item_id}:{head_recipient}"
+    return Settlement(key, _ITEM, head_recipient, bytes.fromhex(e.digest), reason)
 
-    One statement in the common case (:meth:`~gsomia.ports.UnitOfWork.settle_sent` compares the
-    digest stored at enqueue); a message enqueued without one (before the store kept it) is read
-    back and its frame's body hashed, as it always was."""
+
+def _settle_one(
+    ctx: Context,
+    uow: UnitOfWork,
+    tally: Tally,
+    c: _Checked,
+    e: ReceiptEntry,
+    extract: bytes,
+    found: Sent,
+    records: list[ReceiptRecord],
+) -> str | None:
+    """Audit what settling one entry found (:meth:`~gsomia.ports.UnitOfWork.settle_sent_many`
+    settled the batch's entries together); the outbox key it settled, or None.  The receipt is
+    added to ``records``, which the caller records in one run.
+
+    A message enqueued without a digest (before the store kept it) is read back and its frame's
+    body hashed, as it always was."""
     assert c.verified is not None
     head, now = c.verified.head, c.now
-    key = f"{e.item_id}:{head.recipient}"
-    reason = None if e.accepted else f"{REFUSED_PREFIX} {' '.join(e.codes)}"[:200]
-    found = uow.settle_sent(
-        key, kind=_ITEM, recipient=head.recipient, digest=bytes.fromhex(e.digest), at=now,
-        reason=reason,
-    )  # fmt: skip
+    settlement = _settlement(head.recipient, e)
     if found is Sent.UNKNOWN_DIGEST:
-        found = _settle_read(uow, key, head.recipient, e.digest, now, reason)
+        found = _settle_read(uow, settlement.key, head.recipient, e.digest, now, settlement.reason)
     if found is Sent.MISMATCH:
         _reject(ctx, uow, tally, c, e.item_id, _MISMATCH)
         return None
     # Recorded whether or not it settled now (as before).  A message is never pending once its
     # receipt is recorded (it is settled in the same unit of work, and nothing makes it pending
     # again: DELIVERY_TRANSITIONS), so a replay is always NOT_PENDING here.
-    uow.record_receipt(
+    records.append(
         ReceiptRecord(e.item_id, head.recipient, ReceiptDirection.RECEIVED, extract, now)
     )
     if found is Sent.NOT_PENDING:  # settled before (a replay, or cancelled): nothing changes
@@ -210,7 +224,7 @@ def _settle_one(
             detail=detail,
         )  # fmt: skip
         tally.receipts_refused += 1
-    return key
+    return settlement.key
 
 
 def _settle_read(
@@ -248,8 +262,14 @@ def settle(ctx: Context, tally: Tally, batch: Sequence[tuple[Inbound, bytes]]) -
             if head.recipient != c.message.sender or head.sender != ctx.party:
                 _reject(ctx, uow, tally, c, fallback, _MISMATCH)  # not for us, or relayed
                 continue
-            for e, extract in c.verified.entries:
-                key = _settle_one(ctx, uow, tally, c, e, extract)
+            entries = c.verified.entries
+            found = uow.settle_sent_many(
+                [_settlement(head.recipient, e) for e, _ in entries], at=c.now
+            )
+            records: list[ReceiptRecord] = []
+            for (e, extract), sent in zip(entries, found, strict=True):
+                key = _settle_one(ctx, uow, tally, c, e, extract, sent, records)
                 if key is not None:
                     settled.append(key)
+            uow.record_receipts(records)
     ctx.inflight.settled(settled, ctx.clock.now())

@@ -15,7 +15,7 @@ from typing import Protocol, runtime_checkable
 from gsomia.agreements import Event
 from gsomia.audit.records import AuditRecord
 from gsomia.envelope.keys import NodeKeys, TrustStore
-from gsomia.errors import GsomiaError
+from gsomia.errors import GsomiaError, InputError
 from gsomia.labels import LabelSet
 from gsomia.ports.cases import (
     AgreementEventRecord,
@@ -65,6 +65,38 @@ class Sent(Enum):
     UNKNOWN_DIGEST = "unknown_digest"
     """It was enqueued without a digest (a store migrated with the message pending): the caller
     compares the digest of its payload itself, then acknowledges or cancels; nothing changed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """One entry of a receipt, for :meth:`UnitOfWork.settle_sent_many`: the arguments of
+    :meth:`UnitOfWork.settle_sent` but ``at``."""
+
+    key: str
+    kind: str
+    recipient: str
+    digest: bytes
+    reason: str | None = None
+
+
+def settle_each(uow: UnitOfWork, settlements: Sequence[Settlement], at: datetime) -> list[Sent]:
+    """:meth:`UnitOfWork.settle_sent_many` one call at a time: what a store without a faster way
+    runs, and what a faster way must answer."""
+    if not all(isinstance(s, Settlement) for s in settlements):
+        raise InputError("settle_sent_many takes Settlements", code="STORE_RECORD_INVALID")
+    return [
+        uow.settle_sent(
+            s.key, kind=s.kind, recipient=s.recipient, digest=s.digest, at=at, reason=s.reason
+        )
+        for s in settlements
+    ]
+
+
+def record_each(
+    uow: UnitOfWork, receipts: Sequence[ReceiptRecord]
+) -> list[Recorded[ReceiptRecord]]:
+    """:meth:`UnitOfWork.record_receipts` one call at a time (as :func:`settle_each`)."""
+    return [uow.record_receipt(r) for r in receipts]
 
 
 class Clock(Protocol):
@@ -272,12 +304,23 @@ class UnitOfWork(StoreReader, Protocol):
         :meth:`outbox_entry`, compare, then :meth:`acknowledge` or :meth:`cancel`."""
         ...
 
+    def settle_sent_many(self, settlements: Sequence[Settlement], *, at: datetime) -> list[Sent]:
+        """:meth:`settle_sent` of each settlement, in order, as if called one after the other
+        (a key named twice is :attr:`Sent.NOT_PENDING` the second time): the entries of one
+        receipt batch, in as few statements as the store can (:func:`settle_each` otherwise)."""
+        ...
+
     def record_inbound(self, entry: InboxEntry) -> Recorded[InboxEntry]:
         """Record an authentic item id once; a duplicate returns the stored entry."""
         ...
 
     def record_receipt(self, receipt: ReceiptRecord) -> Recorded[ReceiptRecord]:
         """Record a receipt once per (item, party, direction)."""
+        ...
+
+    def record_receipts(self, receipts: Sequence[ReceiptRecord]) -> list[Recorded[ReceiptRecord]]:
+        """:meth:`record_receipt` of each, in order (:func:`record_each`), in as few statements
+        as the store can."""
         ...
 
     def put_official(self, record: OfficialRecord) -> None:

@@ -11,7 +11,7 @@ matches :mod:`gsomia.adapters.sqlite_store`; ``tests/contract`` holds both to th
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -48,7 +48,7 @@ from gsomia.ports import (
     misuse,
     not_found,
 )
-from gsomia.ports.protocols import Sent
+from gsomia.ports.protocols import Sent, Settlement, record_each, settle_each
 from gsomia.testing.memory_cases import CasesReader, CaseState, CasesWriter  # Arts. 6, 8, 13, 17
 
 __all__ = ["InMemoryStore"]
@@ -384,6 +384,9 @@ class _UnitOfWork(_Reader, CasesWriter):
             self.cancel(key, at=at, reason=reason)
         return Sent.SETTLED
 
+    def settle_sent_many(self, settlements: Sequence[Settlement], *, at: datetime) -> list[Sent]:
+        return settle_each(self, settlements, at)
+
     def record_inbound(self, entry: InboxEntry) -> Recorded[InboxEntry]:
         s = self._open()
         if not isinstance(entry, InboxEntry):
@@ -402,6 +405,9 @@ class _UnitOfWork(_Reader, CasesWriter):
             return Recorded(s.receipts[key], True)
         s.receipts[key] = receipt
         return Recorded(receipt, False)
+
+    def record_receipts(self, receipts: Sequence[ReceiptRecord]) -> list[Recorded[ReceiptRecord]]:
+        return record_each(self, receipts)
 
     def put_official(self, record: OfficialRecord) -> None:
         s = self._open()

@@ -26,7 +26,7 @@ from tests.unit.node.cluster import (
     Cluster,
     build,
 )
-from tests.unit.node.test_rejections import FailingStore
+from tests.unit.node.test_rejections import RECORD_RECEIPT, FailingStore
 
 
 def _requests(n: int, **overrides: object) -> list[ReleaseRequest]:
@@ -215,8 +215,8 @@ def test_a_receipt_for_something_we_did_not_send_is_refused_in_the_run(cluster: 
     ]
 
 
-@pytest.mark.parametrize("fail_on", ["put_item", "record_receipt"])
-def test_a_run_whose_unit_fails_is_handled_one_at_a_time(fail_on: str) -> None:
+@pytest.mark.parametrize("fail_on", ["put_item", RECORD_RECEIPT])
+def test_a_run_whose_unit_fails_is_handled_one_at_a_time(fail_on: str | tuple[str, ...]) -> None:
     stores: dict[str, FailingStore] = {}
     cluster = build(lambda p: stores.setdefault(p, FailingStore(InMemoryStore())))
     results = cluster.nodes["KOR"].release_many(RELEASER, _requests(2))

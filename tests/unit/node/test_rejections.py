@@ -120,13 +120,16 @@ def test_frames_round_trip_and_refuse_what_is_not_one() -> None:
 # -- atomicity: a failure anywhere in a unit of work leaves nothing (issue 4 §1; ADR 0004) -------
 
 
+RECORD_RECEIPT = ("record_receipt", "record_receipts")  # one item's receipt, or a run's
+
+
 class _FailingUnit:
-    def __init__(self, uow: UnitOfWork, fail_on: str) -> None:
+    def __init__(self, uow: UnitOfWork, fail_on: str | tuple[str, ...]) -> None:
         self._uow = uow
-        self._fail_on = fail_on
+        self._fail_on = (fail_on,) if isinstance(fail_on, str) else fail_on
 
     def __getattr__(self, name: str) -> Any:
-        if name == self._fail_on:
+        if name in self._fail_on:
 
             def fail(*args: object, **kwargs: object) -> None:
                 raise StoreError("injected failure", code="STORE_UNAVAILABLE")
@@ -136,11 +139,11 @@ class _FailingUnit:
 
 
 class FailingStore:
-    """A store whose units of work fail at the method named ``fail_on`` (None: never)."""
+    """A store whose units of work fail at the method(s) named ``fail_on`` (None: never)."""
 
     def __init__(self, inner: Store) -> None:
         self.inner = inner
-        self.fail_on: str | None = None
+        self.fail_on: str | tuple[str, ...] | None = None
 
     @contextmanager
     def _unit(self) -> Iterator[Any]:
@@ -170,8 +173,10 @@ def test_a_release_is_one_unit_of_work(fail_on: str) -> None:
         assert kor.audit_size() == 0
 
 
-@pytest.mark.parametrize("fail_on", ["put_item", "record_receipt", "enqueue"])
-def test_an_acceptance_is_one_unit_of_work_and_the_item_is_not_lost(fail_on: str) -> None:
+@pytest.mark.parametrize("fail_on", ["put_item", RECORD_RECEIPT, "enqueue"])
+def test_an_acceptance_is_one_unit_of_work_and_the_item_is_not_lost(
+    fail_on: str | tuple[str, ...],
+) -> None:
     stores: dict[str, FailingStore] = {}
     cluster = build(lambda p: stores.setdefault(p, FailingStore(InMemoryStore())))
     item_id = release_to_japan(cluster).item_id

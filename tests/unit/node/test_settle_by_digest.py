@@ -87,16 +87,17 @@ def test_settlement_reads_no_payload_back(
     cluster.nodes["JPN"].deliver_due()
     found: list[Sent] = []
     for cls in (memory_store._UnitOfWork, SqliteUnitOfWork):
-        settle = cls.settle_sent
+        settle = cls.settle_sent_many
 
-        def spy(self: Any, *args: Any, _settle: Any = settle, **kw: Any) -> Sent:
-            found.append(_settle(self, *args, **kw))
-            return found[-1]
+        def spy(self: Any, *args: Any, _settle: Any = settle, **kw: Any) -> list[Sent]:
+            result: list[Sent] = _settle(self, *args, **kw)
+            found.extend(result)
+            return result
 
         def no_read(self: Any, key: str) -> None:
             raise AssertionError(f"outbox_entry({key!r}) read while settling")
 
-        monkeypatch.setattr(cls, "settle_sent", spy)
+        monkeypatch.setattr(cls, "settle_sent_many", spy)
         monkeypatch.setattr(cls, "outbox_entry", no_read)
     assert cluster.nodes["KOR"].receive().receipts == 3
     assert found == [Sent.SETTLED] * 3

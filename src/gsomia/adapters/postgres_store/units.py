@@ -20,6 +20,8 @@ when other workers append to it: see :mod:`gsomia.adapters.postgres_store` ("The
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -32,7 +34,8 @@ from gsomia.adapters.sqlite_store import queries as q
 from gsomia.adapters.sqlite_store.reader import AuditState, SqliteReader
 from gsomia.adapters.sqlite_store.uow import SqliteUnitOfWork
 from gsomia.errors import InputError, StoreError
-from gsomia.ports import conflict
+from gsomia.ports import ReceiptRecord, Recorded, conflict
+from gsomia.ports.protocols import Sent, Settlement, record_each, settle_each
 
 __all__ = [
     "PostgresReader",
@@ -81,13 +84,29 @@ class PostgresReader(SqliteReader):
                 self.failed = True
             raise conflict(f"{operation} conflicts with stored state: {exc}") from exc
         except psycopg.Error as exc:
-            self.failed = True
-            raise StoreError(
-                f"store {operation} failed: {exc}",
-                code=error_code(exc),
-                detail={"operation": operation, "store": self._path},
-            ) from exc
+            raise self._failure(operation, exc) from exc
         return rows
+
+    def _many(self, operation: str, sql: str, rows: list[tuple[Any, ...]]) -> int:
+        """Run ``sql`` once per parameter tuple, under one savepoint; the rows changed.  Any
+        failure poisons the unit, as in SQLite (some rows of the run may be written)."""
+        self._usable(operation)
+        statement, cur, changed = s.postgres(sql), self._cur, 0
+        try:
+            cur.execute(s.SAVEPOINT)
+            for params in rows:
+                cur.execute(statement, params)
+                changed += max(cur.rowcount, 0)
+            cur.execute(s.RELEASE)
+        except psycopg.Error as exc:
+            raise self._failure(operation, exc) from exc
+        return changed
+
+    def _failure(self, operation: str, exc: Exception) -> StoreError:
+        self.failed = True
+        code = error_code(exc) if isinstance(exc, psycopg.Error) else "STORE_UNAVAILABLE"
+        detail = {"operation": operation, "store": self._path}
+        return StoreError(f"store {operation} failed: {exc}", code=code, detail=detail)
 
     def _undo_statement(self) -> bool:
         """Roll back to the statement's savepoint; False if even that failed."""
@@ -107,6 +126,18 @@ class PostgresUnitOfWork(PostgresReader, SqliteUnitOfWork):
         PostgresReader.__init__(self, conn, audit, where)
         self.base_size = audit.tree.size  # the committed size: synced under the writer lock
         self._due = {}  # as SqliteUnitOfWork: what ``due`` read in this unit, by key
+        self._claims = []  # and the runs it writes later (SqliteUnitOfWork.flush_runs)
+        self._audit_rows = []
+
+    def _rows(self, operation: str, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        self._before(sql)  # as SqliteUnitOfWork._rows
+        return PostgresReader._rows(self, operation, sql, params)
+
+    def settle_sent_many(self, settlements: Sequence[Settlement], *, at: datetime) -> list[Sent]:
+        return settle_each(self, settlements, at)  # each statement runs under its own savepoint
+
+    def record_receipts(self, receipts: Sequence[ReceiptRecord]) -> list[Recorded[ReceiptRecord]]:
+        return record_each(self, receipts)
 
     def finish(self) -> None:
         """Before ``COMMIT``: refuse a poisoned or aborted unit, then record the checkpoint
@@ -115,6 +146,7 @@ class PostgresUnitOfWork(PostgresReader, SqliteUnitOfWork):
         status = self._cur.connection.info.transaction_status
         if self.failed or status is not TransactionStatus.INTRANS:
             raise StoreError("a statement of this unit of work failed; rolled back")
+        self.flush_runs()
         tree = self._audit.tree
         if tree.size > self.base_size:
             self._rows("checkpoint", q.INSERT_CHECKPOINT, (tree.size, tree.root()))

@@ -73,6 +73,16 @@ SETTLE_SENT_REFUSED: Final = (
     "= 'pending' AND kind = ? AND recipient = ? AND digest = ? RETURNING seq"
 )
 SELECT_SENT: Final = "SELECT kind, recipient, state, digest FROM outbox WHERE key = ?"
+# The same two settlements for a run of a receipt batch's entries (``executemany``): only the count
+# of rows settled comes back, which must be all of them (SqliteUnitOfWork.settle_sent_many).
+SETTLE_SENT_RUN: Final = (
+    "UPDATE outbox SET state = 'acknowledged', settled = ? WHERE key = ? AND state = 'pending' "
+    "AND kind = ? AND recipient = ? AND digest = ?"
+)
+SETTLE_SENT_REFUSED_RUN: Final = (
+    "UPDATE outbox SET state = 'cancelled', settled = ?, last_error = ? WHERE key = ? AND state "
+    "= 'pending' AND kind = ? AND recipient = ? AND digest = ?"
+)
 UPDATE_OUTBOX_ATTEMPT: Final = (
     "UPDATE outbox SET attempts = ?, last_attempt = ?, next_attempt = ?, last_error = ? "
     "WHERE key = ?"
@@ -93,11 +103,12 @@ CLAIM_OUTBOX: Final = (
     "last_error = ? WHERE key = ? AND state = 'pending' RETURNING seq, key, recipient, kind, "
     "subject, payload, created, state, attempts, next_attempt, last_attempt, last_error, settled"
 )
-# The claim of a message this unit of work just read (``due``): its message and seq never change,
-# so only what the claim wrote comes back, and the entry is built without decoding the payload.
+# The claims of messages this unit of work just read (``due``), run together (``executemany``):
+# their message, seq and attempts are known under the unit's lock, so nothing needs to come back
+# but the count of rows claimed, which must be all of them.
 CLAIM_OUTBOX_KNOWN: Final = (
     "UPDATE outbox SET attempts = attempts + 1, last_attempt = ?, next_attempt = ?, "
-    "last_error = ? WHERE key = ? AND state = 'pending' RETURNING seq, attempts"
+    "last_error = NULL WHERE key = ? AND state = 'pending'"
 )
 ACKNOWLEDGE_OUTBOX: Final = (
     "UPDATE outbox SET state = 'acknowledged', settled = ? WHERE key = ? AND state IN "

@@ -88,11 +88,27 @@ class SqliteReader(CasesReader):  # cases: breaches, disposals, visits, … (cas
         except sqlite3.IntegrityError as exc:
             raise conflict(f"{operation} conflicts with stored state: {exc}") from exc
         except sqlite3.Error as exc:
+            raise self._failure(operation, exc) from exc
+
+    def _many(self, operation: str, sql: str, rows: list[tuple[Any, ...]]) -> int:
+        """Run ``sql`` once per parameter tuple of ``rows`` (``executemany``, one call into SQLite
+        for a run of like writes); the number of rows changed.  Any failure poisons the unit:
+        some rows of the run may be written, so only a rollback is safe."""
+        self._usable(operation)
+        try:
+            return int(self._db.executemany(sql, rows).rowcount)
+        except sqlite3.IntegrityError as exc:
             self.failed = True
-            raise StoreError(
-                f"store {operation} failed: {exc}",
-                detail={"operation": operation, "path": self._path},
-            ) from exc
+            raise conflict(f"{operation} conflicts with stored state: {exc}") from exc
+        except sqlite3.Error as exc:
+            raise self._failure(operation, exc) from exc
+
+    def _failure(self, operation: str, exc: Exception) -> StoreError:
+        """The error of a failed statement, which poisons the unit (it can only roll back)."""
+        self.failed = True
+        return StoreError(
+            f"store {operation} failed: {exc}", detail={"operation": operation, "path": self._path}
+        )
 
     def _one(self, operation: str, sql: str, params: tuple[Any, ...]) -> Any:
         rows = self._rows(operation, sql, params)

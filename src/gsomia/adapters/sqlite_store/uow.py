@@ -7,19 +7,26 @@ literal statement of :mod:`.queries` in the common case: the schema's keys detec
 and a guarded ``UPDATE … RETURNING`` changes a row only from the states the transition table
 allows; only when that statement finds a conflict, or no row, is the stored state read to return
 the first record or raise the precise error.  A claim of a message this unit's ``due`` just read
-returns only what it wrote (the message and seq of a key never change), and
-:meth:`SqliteUnitOfWork.settle_sent` compares the digest kept at enqueue (ADR 0011), so neither
-reads nor decodes the payload.  Other writes check stored state first; the schema's constraints
-and triggers stand behind every check.  Audit entries get their index at append time;
-:meth:`SqliteUnitOfWork.finish` adds the checkpoint ``(size, root)`` just before ``COMMIT``, as
-:mod:`gsomia.adapters.sqlite_audit` does for a batch.
+is built from what ``due`` read (the message, seq and attempts of a pending row cannot change
+under the unit's lock), and :meth:`SqliteUnitOfWork.settle_sent` compares the digest kept at
+enqueue (ADR 0011), so neither reads nor decodes the payload.  Other writes check stored state
+first; the schema's constraints and triggers stand behind every check.
+
+Runs of writes whose result is known without SQLite go in one ``executemany`` (ADR 0018): the
+claims of messages ``due`` read are written before the unit's next statement, and the audit
+entries, whose index and leaf hash the tree gives at append time, before the next read of the
+audit table and at :meth:`SqliteUnitOfWork.finish`, which then adds the checkpoint
+``(size, root)`` just before ``COMMIT``, as :mod:`gsomia.adapters.sqlite_audit` does for a
+batch.  A run that does not change exactly its rows fails the unit, which then rolls back whole.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from gsomia.adapters.sqlite_store import codec
 from gsomia.adapters.sqlite_store import queries as q
@@ -51,7 +58,7 @@ from gsomia.ports import (
     conflict,
     not_found,
 )
-from gsomia.ports.protocols import Sent
+from gsomia.ports.protocols import Sent, Settlement
 
 _MAX_ERROR = 1024
 """The longest ``last_error`` (as :class:`~gsomia.ports.OutboxEntry` checks it)."""
@@ -76,6 +83,20 @@ def _check_reason(reason: object) -> None:
         )
 
 
+def _settlement(s: object) -> Settlement:
+    """``s``, checked as :meth:`SqliteUnitOfWork.settle_sent` checks its arguments."""
+    if not isinstance(s, Settlement) or not all(
+        isinstance(v, str) for v in (s.key, s.kind, s.recipient)
+    ):
+        raise InputError("settle_sent_many takes Settlements", code="STORE_RECORD_INVALID")
+    _check_digest(s.digest)
+    if s.digest is None:
+        raise InputError("settle_sent takes text and a digest", code="STORE_RECORD_INVALID")
+    if s.reason is not None:
+        _check_reason(s.reason)
+    return s
+
+
 def _aware(value: object) -> bool:
     """An aware datetime: the fast paths take it; anything else goes the checking way."""
     return isinstance(value, datetime) and value.utcoffset() is not None
@@ -91,6 +112,39 @@ class SqliteUnitOfWork(SqliteReader, CasesWriter):  # cases: breaches, disposals
         super().__init__(db, audit, path)
         self.base_size = audit.tree.size  # the committed size: the store synced it after BEGIN
         self._due: dict[str, OutboxEntry] = {}  # the entries ``due`` read in this unit, by key
+        self._claims: list[tuple[str, str, str]] = []  # claims of ``_due`` entries, not yet run
+        self._audit_rows: list[tuple[int, bytes, bytes]] = []  # audit entries, not yet inserted
+
+    def _rows(self, operation: str, sql: str, params: tuple[object, ...] = ()) -> list[Any]:
+        self._before(sql)
+        return super()._rows(operation, sql, params)
+
+    def _before(self, sql: str) -> None:
+        """Before any other statement: the claims run first, and once anything is written, what
+        ``due`` read may have changed, so later claims go the long way."""
+        if self._claims:
+            self._run_claims()
+        if self._due and not sql.startswith("SELECT"):
+            self._due = {}
+
+    def _run_claims(self) -> None:
+        claims, self._claims = self._claims, []
+        if self._many("record_attempt", q.CLAIM_OUTBOX_KNOWN, claims) != len(claims):
+            self.failed = True  # a row ``due`` read under this unit's lock is gone or settled
+            raise StoreError(
+                "an outbox message changed under the unit's lock", code="STORE_DAMAGED"
+            )
+
+    def flush_runs(self) -> None:
+        """Write the runs not yet written (the claims, then the audit entries): before COMMIT."""
+        if self._claims:
+            self._run_claims()
+        if self._audit_rows:
+            self._write_audit()
+
+    def _write_audit(self) -> None:
+        rows, self._audit_rows = self._audit_rows, []
+        self._many("append_audit", q.INSERT_AUDIT_ENTRY, rows)
 
     def due(self, now: datetime, *, limit: int = 100) -> list[OutboxEntry]:
         entries = super().due(now, limit=limit)
@@ -161,26 +215,21 @@ class SqliteUnitOfWork(SqliteReader, CasesWriter):  # cases: breaches, disposals
     ) -> OutboxEntry:
         if isinstance(key, str) and error is None and _aware(at) and _aware(next_attempt):
             params = (codec.instant(at), codec.instant(next_attempt), None, key)
-            known = self._due.get(key)
+            known = self._due.pop(key, None)  # a second claim of the key goes the long way
             if known is None:
                 row = self._one("record_attempt", q.CLAIM_OUTBOX, params)
                 if row is not None:  # it was pending: claimed in one statement
                     return codec.decode(row, codec.outbox_from, "outbox")
-            else:  # read by ``due`` under this unit's lock: its message and seq are the row's
-                row = self._one("record_attempt", q.CLAIM_OUTBOX_KNOWN, params)
-                if row is not None:
-                    if row[0] != known.seq:  # a key is unique and its row never deleted
-                        raise StoreError(
-                            f"outbox message {key!r} changed its seq", code="STORE_DAMAGED"
-                        )
-                    return OutboxEntry(
-                        known.message,
-                        known.seq,
-                        DeliveryState.PENDING,  # the claim changes only pending rows
-                        row[1],
-                        require_aware(next_attempt),
-                        require_aware(at),
-                    )
+            else:  # read pending by ``due`` under this unit's lock: claimed with the run
+                self._claims.append((params[0], params[1], key))
+                return OutboxEntry(
+                    known.message,
+                    known.seq,
+                    DeliveryState.PENDING,
+                    known.attempts + 1,
+                    require_aware(next_attempt),
+                    require_aware(at),
+                )
         entry = self._entry(key)
         if entry.state is not DeliveryState.PENDING:
             raise conflict(f"outbox message {key!r} is {entry.state}", key=key)
@@ -264,6 +313,48 @@ class SqliteUnitOfWork(SqliteReader, CasesWriter):  # cases: breaches, disposals
             return Sent.MISMATCH
         return Sent.NOT_PENDING  # it matched, so only its state kept the UPDATE from it
 
+    def settle_sent_many(self, settlements: Sequence[Settlement], *, at: datetime) -> list[Sent]:
+        """All settled by one run of each guarded UPDATE when every one matches and is pending
+        (the common case: a receipt batch of messages still in flight); otherwise the runs are
+        undone and each is settled on its own, which says what it found."""
+        checked = [_settlement(s) for s in settlements]
+        settled = codec.instant(at)
+        if len(checked) > 1 and len({s.key for s in checked}) == len(checked):
+            acks: list[tuple[object, ...]] = []
+            refusals: list[tuple[object, ...]] = []
+            for c in checked:
+                if c.reason is None:
+                    acks.append((settled, c.key, c.kind, c.recipient, c.digest))
+                else:
+                    refusals.append((settled, c.reason, c.key, c.kind, c.recipient, c.digest))
+            runs = ((q.SETTLE_SENT_RUN, acks), (q.SETTLE_SENT_REFUSED_RUN, refusals))
+            if self._runs_all("settle_sent", runs):
+                return [Sent.SETTLED] * len(checked)
+        return [
+            self.settle_sent(
+                s.key, kind=s.kind, recipient=s.recipient, digest=s.digest, at=at, reason=s.reason
+            )
+            for s in checked
+        ]
+
+    def _runs_all(
+        self, operation: str, runs: Sequence[tuple[str, list[tuple[object, ...]]]]
+    ) -> bool:
+        """Run each ``(statement, rows)`` under one savepoint; keep them and answer True only
+        if every row was written, else undo them all (nothing changed) and answer False."""
+        self._rows(operation, "SAVEPOINT gsomia_run")
+        try:
+            changed = sum(self._db.executemany(sql, rows).rowcount for sql, rows in runs if rows)
+            complete = changed == sum(len(rows) for _, rows in runs)
+        except sqlite3.IntegrityError:
+            complete = False
+        except sqlite3.Error as exc:
+            raise self._failure(operation, exc) from exc
+        if not complete:
+            self._rows(operation, "ROLLBACK TO gsomia_run")
+        self._rows(operation, "RELEASE gsomia_run")
+        return complete
+
     def record_inbound(self, entry: InboxEntry) -> Recorded[InboxEntry]:
         if not isinstance(entry, InboxEntry):
             raise InputError("record_inbound takes an InboxEntry", code="STORE_RECORD_INVALID")
@@ -292,6 +383,21 @@ class SqliteUnitOfWork(SqliteReader, CasesWriter):  # cases: breaches, disposals
                 raise
             return Recorded(stored, True)
         return Recorded(receipt, False)
+
+    def record_receipts(self, receipts: Sequence[ReceiptRecord]) -> list[Recorded[ReceiptRecord]]:
+        """One run of inserts when none of them was recorded before (the common case); else the
+        run is undone and each is recorded on its own, which finds the stored ones."""
+        for r in receipts:
+            if not isinstance(r, ReceiptRecord):
+                raise InputError(
+                    "record_receipts takes ReceiptRecords", code="STORE_RECORD_INVALID"
+                )
+        keys = {(r.item_id, r.party, r.direction) for r in receipts}
+        if len(receipts) > 1 and len(keys) == len(receipts):
+            rows = [codec.receipt_params(r) for r in receipts]
+            if self._runs_all("record_receipt", ((q.INSERT_RECEIPT, rows),)):
+                return [Recorded(r, False) for r in receipts]
+        return [self.record_receipt(r) for r in receipts]
 
     def put_official(self, record: OfficialRecord) -> None:
         if not isinstance(record, OfficialRecord):
@@ -388,11 +494,17 @@ class SqliteUnitOfWork(SqliteReader, CasesWriter):  # cases: breaches, disposals
                 code="AUDIT_LOG_DAMAGED",
                 detail={"path": self._path},
             )
+        self._usable("append_audit")
         entry = record.to_bytes()
         digest, index = leaf_hash(entry), self._audit.tree.size
-        self._rows("append_audit", q.INSERT_AUDIT_ENTRY, (index, entry, digest))
+        self._audit_rows.append((index, entry, digest))  # inserted with the run (module doc)
         self._audit.tree.append_leaf_hash(digest)
         return index
+
+    def audit_entry(self, index: int) -> AuditRecord:
+        if self._audit_rows:
+            self._write_audit()
+        return super().audit_entry(index)
 
     def finish(self) -> None:
         """Before ``COMMIT``: record the checkpoint ``(size, root)`` if this unit appended.
@@ -402,6 +514,7 @@ class SqliteUnitOfWork(SqliteReader, CasesWriter):  # cases: breaches, disposals
         """
         if self.failed:
             raise StoreError("a statement of this unit of work failed; rolled back")
+        self.flush_runs()
         if self._audit.tree.size != self.base_size:
             tree = self._audit.tree
             self._rows("checkpoint", q.INSERT_CHECKPOINT, (tree.size, tree.root()))
