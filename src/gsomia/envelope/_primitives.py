@@ -33,14 +33,12 @@ Primitives and the documents that define them:
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import secrets
-from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Final
+from typing import Final, Protocol
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.backends.openssl.backend import backend as _backend
@@ -63,7 +61,7 @@ __all__ = [
     "CryptoError",
     "KeyWrapper",
     "PassphraseBox",
-    "SharedSecretCache",
+    "PrkCache",
     "SigningKey",
     "aes_gcm_decrypt",
     "aes_gcm_encrypt",
@@ -455,61 +453,13 @@ class KeyWrapper:
         return "KeyWrapper(<secret>)"
 
 
-class SharedSecretCache:
-    """A bounded LRU map (ephemeral public, recipient public) → the wrap's PRK, for unwrapping.
+class PrkCache(Protocol):
+    """Where :func:`unwrap_key` remembers PRKs by (ephemeral public, own public):
+    :class:`gsomia.envelope.session.SharedSecretCache`, the primitives' only outside state."""
 
-    Items of one sealing batch share one ephemeral key (:class:`KeyWrapper`), so a recipient who
-    remembers ``PRK = HKDF-Extract(salt = ephemeral public || own public, X25519(own key,
-    ephemeral))`` (RFC 5869 §2.2) skips the exchange (and the extract) for every item of the batch
-    but the first.  :func:`unwrap_key` reads it, and writes an entry only after the wrap it computed
-    the PRK for has decrypted (the AEAD tag verified), so an item whose unwrap fails leaves the
-    cache as it was: nothing unverified is ever stored.  A hit skips the exchange only; the
-    HKDF-Expand and the AEAD run as without the cache.  At most ``maxsize`` entries, the least
-    recently used dropped first.  Safe to share between threads without a lock (the core takes
-    none: no I/O, no threading): each step is ONE call on the ordered dict, atomic under the
-    interpreter lock, and a step that finds the entry gone meanwhile does without it; a race can
-    only cost an exchange, or drop an extra entry.  ``hits`` and ``misses`` are statistics,
-    approximate under concurrency.  Opaque: its repr never shows the secrets.
-    """
+    def _get(self, key: bytes) -> bytes | None: ...
 
-    __slots__ = ("_entries", "hits", "maxsize", "misses")
-
-    def __init__(self, maxsize: int = 256) -> None:
-        if isinstance(maxsize, bool) or not isinstance(maxsize, int) or maxsize < 1:
-            raise CryptoError("cache size must be an integer >= 1", code="CRYPTO_PARAMS_INVALID")
-        self.maxsize = maxsize
-        self.hits = 0
-        self.misses = 0
-        self._entries: OrderedDict[bytes, bytes] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def clear(self) -> None:
-        """Forget every secret (e.g. when the node's keys change)."""
-        self._entries.clear()
-
-    def _get(self, key: bytes) -> bytes | None:
-        prk = self._entries.get(key)
-        if prk is None:
-            self.misses += 1
-            return None
-        self.hits += 1
-        with contextlib.suppress(KeyError):  # evicted meanwhile by another thread: still valid
-            self._entries.move_to_end(key)
-        return prk
-
-    def _put(self, key: bytes, prk: bytes) -> None:
-        entries = self._entries
-        entries[key] = prk
-        while len(entries) > self.maxsize:
-            try:
-                entries.popitem(last=False)
-            except KeyError:  # another thread emptied it meanwhile
-                break
-
-    def __repr__(self) -> str:
-        return f"SharedSecretCache(<{len(self._entries)} of {self.maxsize} secrets>)"
+    def _put(self, key: bytes, prk: bytes) -> None: ...
 
 
 def unwrap_key(
@@ -517,12 +467,13 @@ def unwrap_key(
     ephemeral_public: bytes,
     wrapped: bytes,
     info: bytes,
-    cache: SharedSecretCache | None = None,
+    cache: PrkCache | None = None,
 ) -> bytes:
     """Undo :func:`wrap_key`; ``CRYPTO_TAG_INVALID`` on any failure.
 
     With ``cache``, the wrap's PRK is looked up by (ephemeral public, our public) before the
-    exchange runs, and stored only once the wrap has decrypted (see :class:`SharedSecretCache`).
+    exchange runs, and stored only once the wrap has decrypted (see
+    :class:`gsomia.envelope.session.SharedSecretCache`).
     """
     prk = None
     try:

@@ -27,12 +27,20 @@ decrypted.
 
 from __future__ import annotations
 
+import contextlib
+from collections import OrderedDict
 from typing import Final
 
 from gsomia.envelope import _primitives as prim
 from gsomia.envelope.errors import SealError
 
-__all__ = ["DEFAULT_OPEN_CACHE_SIZE", "DEFAULT_SESSION_ITEMS", "OpenCache", "SealSession"]
+__all__ = [
+    "DEFAULT_OPEN_CACHE_SIZE",
+    "DEFAULT_SESSION_ITEMS",
+    "OpenCache",
+    "SealSession",
+    "SharedSecretCache",
+]
 
 #: The most items one ephemeral key of a :class:`SealSession` seals (then it draws a new one).
 #: At least :data:`gsomia.node.release_batch.MAX_RELEASE_BATCH` (500): one batch, one key.
@@ -82,10 +90,69 @@ class SealSession:
         return f"SealSession(max_items={self.max_items})"
 
 
-class OpenCache(prim.SharedSecretCache):
+class SharedSecretCache:
+    """A bounded LRU map (ephemeral public, recipient public) → the wrap's PRK, for unwrapping.
+
+    Items of one sealing batch share one ephemeral key (:class:`KeyWrapper`), so a recipient who
+    remembers ``PRK = HKDF-Extract(salt = ephemeral public || own public, X25519(own key,
+    ephemeral))`` (RFC 5869 §2.2) skips the exchange (and the extract) for every item of the batch
+    but the first.  :func:`~gsomia.envelope._primitives.unwrap_key` reads it, and writes an entry only after the wrap it computed
+    the PRK for has decrypted (the AEAD tag verified), so an item whose unwrap fails leaves the
+    cache as it was: nothing unverified is ever stored.  A hit skips the exchange only; the
+    HKDF-Expand and the AEAD run as without the cache.  At most ``maxsize`` entries, the least
+    recently used dropped first.  Safe to share between threads without a lock (the core takes
+    none: no I/O, no threading): each step is ONE call on the ordered dict, atomic under the
+    interpreter lock, and a step that finds the entry gone meanwhile does without it; a race can
+    only cost an exchange, or drop an extra entry.  ``hits`` and ``misses`` are statistics,
+    approximate under concurrency.  Opaque: its repr never shows the secrets.
+    """
+
+    __slots__ = ("_entries", "hits", "maxsize", "misses")
+
+    def __init__(self, maxsize: int = 256) -> None:
+        if isinstance(maxsize, bool) or not isinstance(maxsize, int) or maxsize < 1:
+            raise prim.CryptoError(
+                "cache size must be an integer >= 1", code="CRYPTO_PARAMS_INVALID"
+            )
+        self.maxsize = maxsize
+        self.hits = 0
+        self.misses = 0
+        self._entries: OrderedDict[bytes, bytes] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def clear(self) -> None:
+        """Forget every secret (e.g. when the node's keys change)."""
+        self._entries.clear()
+
+    def _get(self, key: bytes) -> bytes | None:
+        prk = self._entries.get(key)
+        if prk is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        with contextlib.suppress(KeyError):  # evicted meanwhile by another thread: still valid
+            self._entries.move_to_end(key)
+        return prk
+
+    def _put(self, key: bytes, prk: bytes) -> None:
+        entries = self._entries
+        entries[key] = prk
+        while len(entries) > self.maxsize:
+            try:
+                entries.popitem(last=False)
+            except KeyError:  # another thread emptied it meanwhile
+                break
+
+    def __repr__(self) -> str:
+        return f"SharedSecretCache(<{len(self._entries)} of {self.maxsize} secrets>)"
+
+
+class OpenCache(SharedSecretCache):
     """The recipient's cache of key-wrap PRKs (one X25519 exchange each), for
     :func:`gsomia.envelope.open_item`'s ``cache=`` (an LRU of ``maxsize`` entries; see
-    :class:`gsomia.envelope._primitives.SharedSecretCache`).  Thread-safe; one per node."""
+    :class:`SharedSecretCache`).  Thread-safe; one per node."""
 
     __slots__ = ()
 

@@ -23,6 +23,7 @@ from gsomia.envelope import _primitives as prim
 from gsomia.envelope.errors import Cause, EnvelopeError, SealError
 from gsomia.envelope.item import SealedItem
 from gsomia.envelope.seal import open_item, open_stream, seal
+from gsomia.envelope.session import SharedSecretCache
 from gsomia.errors import InputError
 from tests.unit.envelope import sealed_vectors as sv
 from tests.unit.envelope.test_seal import JPN, KOR, NOW, TRUST, USA, rejected, sealed
@@ -323,7 +324,7 @@ def test_a_failed_unwrap_does_not_poison_the_cache(monkeypatch: pytest.MonkeyPat
 
 
 def test_a_low_order_ephemeral_key_is_refused_and_not_stored() -> None:
-    cache = prim.SharedSecretCache(4)
+    cache = SharedSecretCache(4)
     recipient = prim.AgreementKey.generate()
     for _ in range(2):
         with pytest.raises(prim.CryptoError) as err:
@@ -338,7 +339,7 @@ def test_the_cache_is_keyed_by_our_key_too() -> None:
     a, b = prim.AgreementKey.generate(), prim.AgreementKey.generate()
     to_a = wrapper.wrap(a.public_raw(), b"a" * 32, b"info")
     to_b = wrapper.wrap(b.public_raw(), b"b" * 32, b"info")
-    cache = prim.SharedSecretCache(8)
+    cache = SharedSecretCache(8)
     assert prim.unwrap_key(a, wrapper.public_raw(), to_a, b"info", cache) == b"a" * 32
     with pytest.raises(prim.CryptoError):
         prim.unwrap_key(b, wrapper.public_raw(), to_a, b"info", cache)
