@@ -248,7 +248,7 @@ def _item(
     now = ctx.clock.now()
     fallback = ident(message.idempotency_key, "unknown")
     try:
-        opened = open_item(sealed, ctx.keys, ctx.open_trust, now)
+        opened = open_item(sealed, ctx.keys, ctx.open_trust, now, cache=ctx.open_cache)
     except EnvelopeError as err:  # the cause goes to our audit log only, never to the peer
         _reject(ctx, tally, message, fallback, err.code, {"cause": err.cause.value})
         return

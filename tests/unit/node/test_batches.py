@@ -231,6 +231,19 @@ def test_a_run_whose_unit_fails_is_handled_one_at_a_time(fail_on: str | tuple[st
         assert sorted(i.item_id for i in jpn.items()) == sorted(r.item_id for r in results)
 
 
+def test_items_taken_one_at_a_time_open_with_the_nodes_cache_too() -> None:
+    """The items of one sealed batch share one key exchange also when a failed run sends them
+    through the single-item path (ADR 0015): one exchange for the batch, none after."""
+    stores: dict[str, FailingStore] = {}
+    cluster = build(lambda p: stores.setdefault(p, FailingStore(InMemoryStore())))
+    cluster.nodes["KOR"].release_many(RELEASER, _requests(3))
+    cluster.nodes["KOR"].deliver_due()
+    stores["JPN"].fail_on = "record_receipts"  # the run fails; one at a time, each succeeds
+    assert cluster.nodes["JPN"].receive().accepted == 3
+    cache = cluster.nodes["JPN"]._ctx.open_cache
+    assert (cache.misses, cache.hits) == (1, 2 + 3)  # the run opened all three, then each alone
+
+
 # -- delivery -------------------------------------------------------------------------------------
 
 
