@@ -21,6 +21,7 @@ import pytest
 
 from gsomia.adapters.sqlite_audit import SqliteAuditLog
 from gsomia.adapters.sqlite_store import SCHEMA_VERSION, STORE_FILE, SqliteStore
+from gsomia.adapters.sqlite_store import store as store_module
 from gsomia.adapters.sqlite_store.schema import APPLICATION_ID
 from gsomia.audit.merkle import MerkleTree
 from gsomia.errors import StoreError
@@ -222,6 +223,55 @@ def test_two_handles_on_one_file_keep_one_log(tmp_path: Path) -> None:
     with SqliteAuditLog(tmp_path / STORE_FILE) as log:
         assert log.verify().ok
         assert log.size() == 6
+
+
+def test_a_handle_reads_only_the_entries_another_appended(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Worker processes on one file: a handle catches up with the other's appends by reading
+    just those (O(new entries)), never the whole log again."""
+    a, b = SqliteStore.in_data_dir(tmp_path), SqliteStore.in_data_dir(tmp_path)
+    reloads: list[int] = []
+    load = store_module.load_audit
+    monkeypatch.setattr(store_module, "load_audit", lambda db: reloads.append(1) or load(db))
+    for n in range(9):
+        with (a if n % 3 else b).unit_of_work() as uow:
+            assert uow.append_audit(audit(n=n)) == 2 * n
+            uow.append_audit(audit(n=100 + n))
+    expected = MerkleTree.from_entries(
+        audit(n=k).to_bytes() for n in range(9) for k in (n, 100 + n)
+    ).root()
+    for handle in (a, b):
+        with handle.read() as r:
+            assert (r.audit_size(), r.audit_root()) == (18, expected)
+    assert reloads == []
+    a.close()
+    b.close()
+
+
+def test_a_log_changed_behind_a_handle_is_reloaded_and_its_damage_noted(tmp_path: Path) -> None:
+    """What a handle reads on catching up must end at the latest checkpoint's root; if not (the
+    file was changed behind its back), the whole log is read again and the damage noted."""
+    a, b = SqliteStore.in_data_dir(tmp_path), SqliteStore.in_data_dir(tmp_path)
+    with a.unit_of_work() as uow:
+        uow.append_audit(audit(n=0))
+    with b.read() as r:
+        assert r.audit_size() == 1
+    with a.unit_of_work() as uow:
+        uow.append_audit(audit(n=1))
+    db = sqlite3.connect(tmp_path / STORE_FILE)
+    db.execute("DROP TRIGGER audit_checkpoints_no_update")
+    db.execute("UPDATE audit_checkpoints SET root = zeroblob(32) WHERE size = 2")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError) as exc, b.unit_of_work() as uow:
+        uow.append_audit(audit(n=2))
+    assert exc.value.code == "AUDIT_LOG_DAMAGED"
+    with b.read() as r:
+        assert r.audit_size() == 2  # reads go on
+        assert r.audit_entry(1) == audit(n=1)
+    a.close()
+    b.close()
 
 
 CHILD = textwrap.dedent(

@@ -6,7 +6,8 @@ Both SQL stores keep the same two tables (RFC 9162 §2.1.1 leaf hashes beside th
     audit_checkpoints(size PRIMARY KEY, root)           the root after each batch or unit of work
 
 :func:`read_tree` rebuilds the in-memory :class:`~gsomia.audit.merkle.MerkleTree` from the stored
-leaf hashes and :func:`verify_tables` recomputes everything from the entries (with
+leaf hashes, :func:`catch_up` extends it with what other handles appended since, and
+:func:`verify_tables` recomputes everything from the entries (with
 :class:`gsomia.audit.verify.LogVerifier`, which the node's own check shares); both run their
 literal, parameterless statements inside the caller's transaction through any connection with an
 ``execute(sql)`` that returns rows to fetch (:class:`Rows`): :mod:`sqlite3`, or a PostgreSQL
@@ -28,6 +29,7 @@ __all__ = [
     "SqlConnection",
     "VerifyProblem",
     "VerifyResult",
+    "catch_up",
     "read_tree",
     "verify_tables",
 ]
@@ -90,6 +92,32 @@ def read_tree(db: SqlConnection) -> tuple[MerkleTree, str | None]:
     if tree.root() != recorded:
         return tree, f"the root at size {size} differs from the recorded checkpoint"
     return tree, None
+
+
+def catch_up(db: SqlConnection, tree: MerkleTree, stored: int) -> bool:
+    """Extend ``tree`` (the committed log up to its size) with the entries other handles of the
+    tables appended since, up to the ``stored`` count, and check it against the latest checkpoint:
+    O(new entries) instead of :func:`read_tree`'s O(log).  False if anything is unexpected (a gap
+    in the indices, a malformed hash, a root that does not match, no new entry at all): the caller
+    then rebuilds the tree with :func:`read_tree`, which notes the damage.  ``tree`` may then
+    hold part of the new entries; it is only kept after True."""
+    start = tree.size
+    if not start < stored:
+        return False
+    # Two integers of ours in the text (no input reaches it): the statement stays parameterless,
+    # so it runs on either database's connection, whose placeholders differ.
+    leaves = "SELECT idx, leaf_hash FROM audit_entries WHERE idx >= %d ORDER BY idx LIMIT %d"
+    rows = db.execute(leaves % (start, stored - start + 1)).fetchmany(stored - start + 1)
+    if [row[0] for row in rows] != list(range(start, stored)):
+        return False
+    try:
+        tree.extend_leaf_hashes([bytes(row[1]) for row in rows])
+    except InputError:
+        return False
+    latest = db.execute(
+        "SELECT size, root FROM audit_checkpoints ORDER BY size DESC LIMIT 1"
+    ).fetchone()
+    return latest is not None and (int(latest[0]), bytes(latest[1])) == (tree.size, tree.root())
 
 
 def verify_tables(db: SqlConnection, progress: Progress | None = None) -> VerifyResult:

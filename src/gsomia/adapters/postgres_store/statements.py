@@ -54,8 +54,6 @@ SCHEMA_EXISTS: Final = "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1
 CREATE_SCHEMA_VERSION: Final = "CREATE TABLE schema_version (version integer PRIMARY KEY)"
 SCHEMA_VERSION_NOW: Final = "SELECT COALESCE(MAX(version), 0) FROM schema_version"
 INSERT_SCHEMA_VERSION: Final = "INSERT INTO schema_version (version) VALUES ($1)"
-AUDIT_LEAVES_FROM: Final = "SELECT idx, leaf_hash FROM audit_entries WHERE idx >= $1 ORDER BY idx"
-LATEST_CHECKPOINT: Final = "SELECT size, root FROM audit_checkpoints ORDER BY size DESC LIMIT 1"
 
 OVERRIDES: Final[Mapping[str, str]] = {
     q.INSERT_OUTBOX: (

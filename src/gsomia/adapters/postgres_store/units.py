@@ -28,12 +28,12 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg.pq import TransactionStatus
 
-from gsomia.adapters.audit_tables import read_tree
+from gsomia.adapters.audit_tables import catch_up, read_tree
 from gsomia.adapters.postgres_store import statements as s
 from gsomia.adapters.sqlite_store import queries as q
 from gsomia.adapters.sqlite_store.reader import AuditState, SqliteReader
 from gsomia.adapters.sqlite_store.uow import SqliteUnitOfWork
-from gsomia.errors import InputError, StoreError
+from gsomia.errors import StoreError
 from gsomia.ports import ReceiptRecord, Recorded, conflict
 from gsomia.ports.protocols import Sent, Settlement, record_each, settle_each
 
@@ -201,19 +201,9 @@ def sync_audit(conn: psycopg.Connection[Any], audit: AuditState) -> None:
     stored, tree = (int(row[0]) if row is not None else 0), audit.tree
     if stored == tree.size:
         return
-    if stored < tree.size or stored - tree.size > _CATCH_UP or audit.damage is not None:
-        _reload(conn, audit)
-        return
-    start = tree.size
-    rows = conn.execute(s.AUDIT_LEAVES_FROM, (start,)).fetchall()
-    if [r[0] for r in rows] != list(range(start, stored)):
-        _reload(conn, audit)
-        return
-    try:
-        tree.extend_leaf_hashes([bytes(r[1]) for r in rows])
-    except InputError:  # a malformed stored hash
-        _reload(conn, audit)
-        return
-    latest = conn.execute(s.LATEST_CHECKPOINT).fetchone()
-    if latest is None or (int(latest[0]), bytes(latest[1])) != (tree.size, tree.root()):
+    if (
+        stored - tree.size > _CATCH_UP
+        or audit.damage is not None
+        or not catch_up(conn, tree, stored)
+    ):
         _reload(conn, audit)

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
 
+from gsomia.adapters.audit_tables import catch_up
 from gsomia.adapters.sqlite_store import queries as q
 from gsomia.adapters.sqlite_store.reader import AuditState, SqliteReader, load_audit, prefix
 from gsomia.adapters.sqlite_store.schema import migrate
@@ -24,6 +25,7 @@ from gsomia.ports import Store
 
 STORE_FILE: Final = "node.sqlite"
 _MIN_SQLITE: Final = (3, 37, 0)  # STRICT tables; RETURNING needs 3.35
+_CATCH_UP: Final = 1 << 16  # more new entries than this: reload the tree rather than read them
 
 
 class SqliteStore(StoreHandle):
@@ -130,15 +132,24 @@ class SqliteStore(StoreHandle):
                 uow.closed = True
 
     def _sync(self, db: sqlite3.Connection) -> None:
-        """Inside the transaction: reload the audit tree if another handle appended meanwhile.
+        """Inside the transaction: bring the audit tree up to what other handles appended.
 
         One indexed look-up when nothing changed (one node process per file, the normal case).
+        Entries another handle (another worker process) appended are read and added to the tree,
+        which is then checked against the latest checkpoint (:func:`.audit_tables.catch_up`,
+        O(new entries)); anything unexpected (a shorter log, a gap, a root that does not match,
+        more than :data:`_CATCH_UP` new entries) reloads the whole tree, which notes the damage.
         """
         try:
             stored = db.execute(q.AUDIT_NEXT_INDEX).fetchone()[0]
-            if stored != self._audit.tree.size:
+            audit = self._audit
+            if stored != audit.tree.size and (
+                stored - audit.tree.size > _CATCH_UP
+                or audit.damage is not None
+                or not catch_up(db, audit.tree, stored)
+            ):
                 fresh = load_audit(db)
-                self._audit.tree, self._audit.damage = fresh.tree, fresh.damage
+                audit.tree, audit.damage = fresh.tree, fresh.damage
         except BaseException:
             db.execute("ROLLBACK")
             raise
