@@ -35,6 +35,7 @@ __all__ = [
 ]
 
 _CHUNK = 1 << 16  # rows per fetch in verify() and on open; a power of two (see verify)
+_CATCH_UP = 1 << 16  # more new entries than this: read the whole tree again (streamed)
 _CHUNK_HEIGHT = _CHUNK.bit_length() - 1  # the verifier derives it from the chunk it is given
 
 
@@ -98,11 +99,12 @@ def catch_up(db: SqlConnection, tree: MerkleTree, stored: int) -> bool:
     """Extend ``tree`` (the committed log up to its size) with the entries other handles of the
     tables appended since, up to the ``stored`` count, and check it against the latest checkpoint:
     O(new entries) instead of :func:`read_tree`'s O(log).  False if anything is unexpected (a gap
-    in the indices, a malformed hash, a root that does not match, no new entry at all): the caller
-    then rebuilds the tree with :func:`read_tree`, which notes the damage.  ``tree`` may then
-    hold part of the new entries; it is only kept after True."""
+    in the indices, a malformed hash, a root that does not match, no new entry at all) or if more
+    than :data:`_CATCH_UP` entries are new: the caller then rebuilds the tree with
+    :func:`read_tree`, which notes any damage.  ``tree`` may then hold part of the new entries;
+    it is only kept after True."""
     start = tree.size
-    if not start < stored:
+    if not start < stored <= start + _CATCH_UP:
         return False
     # Two integers of ours in the text (no input reaches it): the statement stays parameterless,
     # so it runs on either database's connection, whose placeholders differ.

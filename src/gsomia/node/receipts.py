@@ -175,6 +175,7 @@ def _settle_one(
     c: _Checked,
     e: ReceiptEntry,
     extract: bytes,
+    settlement: Settlement,
     found: Sent,
     records: list[ReceiptRecord],
 ) -> str | None:
@@ -186,7 +187,6 @@ def _settle_one(
     body hashed, as it always was."""
     assert c.verified is not None
     head, now = c.verified.head, c.now
-    settlement = _settlement(head.recipient, e)
     if found is Sent.UNKNOWN_DIGEST:
         found = _settle_read(uow, settlement.key, head.recipient, e.digest, now, settlement.reason)
     if found is Sent.MISMATCH:
@@ -263,12 +263,11 @@ def settle(ctx: Context, tally: Tally, batch: Sequence[tuple[Inbound, bytes]]) -
                 _reject(ctx, uow, tally, c, fallback, _MISMATCH)  # not for us, or relayed
                 continue
             entries = c.verified.entries
-            found = uow.settle_sent_many(
-                [_settlement(head.recipient, e) for e, _ in entries], at=c.now
-            )
+            settlements = [_settlement(head.recipient, e) for e, _ in entries]
+            found = uow.settle_sent_many(settlements, at=c.now)
             records: list[ReceiptRecord] = []
-            for (e, extract), sent in zip(entries, found, strict=True):
-                key = _settle_one(ctx, uow, tally, c, e, extract, sent, records)
+            for (e, extract), settlement, sent in zip(entries, settlements, found, strict=True):
+                key = _settle_one(ctx, uow, tally, c, e, extract, settlement, sent, records)
                 if key is not None:
                     settled.append(key)
             uow.record_receipts(records)

@@ -46,7 +46,6 @@ __all__ = [
     "sync_audit",
 ]
 
-_CATCH_UP = 1 << 16  # more new entries than this: reload, streamed, rather than fetch them all
 
 _CONFLICTS = (pg_errors.IntegrityError, pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
 
@@ -201,9 +200,5 @@ def sync_audit(conn: psycopg.Connection[Any], audit: AuditState) -> None:
     stored, tree = (int(row[0]) if row is not None else 0), audit.tree
     if stored == tree.size:
         return
-    if (
-        stored - tree.size > _CATCH_UP
-        or audit.damage is not None
-        or not catch_up(conn, tree, stored)
-    ):
+    if audit.damage is not None or not catch_up(conn, tree, stored):
         _reload(conn, audit)

@@ -25,7 +25,6 @@ from gsomia.ports import Store
 
 STORE_FILE: Final = "node.sqlite"
 _MIN_SQLITE: Final = (3, 37, 0)  # STRICT tables; RETURNING needs 3.35
-_CATCH_UP: Final = 1 << 16  # more new entries than this: reload the tree rather than read them
 
 
 class SqliteStore(StoreHandle):
@@ -138,15 +137,13 @@ class SqliteStore(StoreHandle):
         Entries another handle (another worker process) appended are read and added to the tree,
         which is then checked against the latest checkpoint (:func:`.audit_tables.catch_up`,
         O(new entries)); anything unexpected (a shorter log, a gap, a root that does not match,
-        more than :data:`_CATCH_UP` new entries) reloads the whole tree, which notes the damage.
+        very many new entries) reloads the whole tree, which notes any damage.
         """
         try:
             stored = db.execute(q.AUDIT_NEXT_INDEX).fetchone()[0]
             audit = self._audit
             if stored != audit.tree.size and (
-                stored - audit.tree.size > _CATCH_UP
-                or audit.damage is not None
-                or not catch_up(db, audit.tree, stored)
+                audit.damage is not None or not catch_up(db, audit.tree, stored)
             ):
                 fresh = load_audit(db)
                 audit.tree, audit.damage = fresh.tree, fresh.damage

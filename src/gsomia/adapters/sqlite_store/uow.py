@@ -83,15 +83,18 @@ def _check_reason(reason: object) -> None:
         )
 
 
+def _check_sent(key: object, kind: object, recipient: object, digest: object) -> None:
+    """The arguments of a settlement: text, and a SHA-256 digest."""
+    _check_digest(digest)
+    if digest is None or not all(isinstance(v, str) for v in (key, kind, recipient)):
+        raise InputError("settle_sent takes text and a digest", code="STORE_RECORD_INVALID")
+
+
 def _settlement(s: object) -> Settlement:
     """``s``, checked as :meth:`SqliteUnitOfWork.settle_sent` checks its arguments."""
-    if not isinstance(s, Settlement) or not all(
-        isinstance(v, str) for v in (s.key, s.kind, s.recipient)
-    ):
+    if not isinstance(s, Settlement):
         raise InputError("settle_sent_many takes Settlements", code="STORE_RECORD_INVALID")
-    _check_digest(s.digest)
-    if s.digest is None:
-        raise InputError("settle_sent takes text and a digest", code="STORE_RECORD_INVALID")
+    _check_sent(s.key, s.kind, s.recipient, s.digest)
     if s.reason is not None:
         _check_reason(s.reason)
     return s
@@ -291,9 +294,7 @@ class SqliteUnitOfWork(SqliteReader, CasesWriter):  # cases: breaches, disposals
         at: datetime,
         reason: str | None = None,
     ) -> Sent:
-        _check_digest(digest)
-        if digest is None or not all(isinstance(v, str) for v in (key, kind, recipient)):
-            raise InputError("settle_sent takes text and a digest", code="STORE_RECORD_INVALID")
+        _check_sent(key, kind, recipient, digest)
         settled = codec.instant(at)  # an aware instant, else InputError
         if reason is None:
             params: tuple[object, ...] = (settled, key, kind, recipient, digest)
