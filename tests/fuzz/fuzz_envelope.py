@@ -3,8 +3,8 @@
 Each input is parsed strictly (:meth:`SealedItem.from_bytes`, which must give the same bytes
 back), opened whole (:func:`open_item`) and as a stream (:func:`open_stream`) with JPN's real
 keys and a trust store holding KOR's; only :class:`~gsomia.envelope.EnvelopeError` may come out,
-and the two openings agree.  The seeds are items KOR sealed to JPN in this process, so mutations
-reach every check up to the signature.  Run with atheris (``bench/fuzz.sh``); the pytest runner
+and the two openings agree.  The seeds are items KOR sealed to JPN in this process, in both suites
+(one signature each, and a signed batch), so mutations reach every check up to the signature.  Run with atheris (``bench/fuzz.sh``); the pytest runner
 is ``tests/fuzz/test_fuzz_parsers.py``.
 """
 
@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from gsomia.envelope import (
+    BatchSigner,
     EnvelopeError,
     NodeKeys,
     SealedItem,
@@ -22,6 +23,7 @@ from gsomia.envelope import (
     open_item,
     open_stream,
     seal,
+    seal_in_batch,
 )
 from gsomia.labels import LabelSet
 from tests.conftest import at, make_label
@@ -31,7 +33,7 @@ KOR = NodeKeys.generate("KOR", NOW - timedelta(days=1))
 JPN = NodeKeys.generate("JPN", NOW - timedelta(days=1))
 TRUST = TrustStore().add_bundle(KOR.public_bundle())
 SNIPPETS = [
-    b"GSMA\x01\x01", b"GSMA\x02\x01", b"\x00\x00\x00\x00", b"\xff\xff\xff\xff", b"\x01",
+    b"GSMA\x01\x01", b"GSMA\x01\x02", b"GSMA\x02\x01", b"\x00\x00\x00\x00", b"\xff\xff\xff\xff", b"\x01",
     b"\x00\x00\x00\x01", b"KOR", b"JPN", b"USA", b"\x00" * 64,
 ]  # fmt: skip
 
@@ -42,6 +44,13 @@ def seeds() -> Iterable[bytes]:
     yield seal(b"launch detected", make_label(), to_jpn, ref, KOR, NOW).to_bytes()
     yield seal(bytes(300), make_label(), to_jpn, ref, KOR, NOW, segment_size=64).to_bytes()
     yield seal(b"", LabelSet(make_label()), {"JPN": JPN.current.enc}, ref, KOR, NOW).to_bytes()
+    signer = BatchSigner()  # suite 2: a batch of three, each item with its path (ADR 0019)
+    batch = [
+        seal_in_batch(b"track %d" % i, make_label(), to_jpn, ref, KOR, NOW, signer=signer)
+        for i in range(3)
+    ]
+    signer.sign()
+    yield from (pending.to_bytes() for pending in batch)
 
 
 def TestOneInput(data: bytes) -> None:

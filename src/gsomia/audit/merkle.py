@@ -49,9 +49,11 @@ __all__ = [
     "MerkleTree",
     "consistency_proof",
     "inclusion_proof",
+    "inclusion_proof_length",
     "leaf_hash",
     "node_hash",
     "root",
+    "root_from_inclusion",
     "verify_consistency",
     "verify_inclusion",
     "verify_inclusion_hash",
@@ -386,17 +388,30 @@ def verify_inclusion_hash(
     leaf_digest: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes
 ) -> bool:
     """:func:`verify_inclusion` for a caller holding the leaf hash (RFC 9162 §2.1.3.2)."""
-    if not (_is_hash(leaf_digest) and _is_hash(root)):
-        return False
+    return _is_hash(root) and root_from_inclusion(leaf_digest, index, size, proof) == root
+
+
+def root_from_inclusion(
+    leaf_digest: bytes, index: int, size: int, proof: Sequence[bytes]
+) -> bytes | None:
+    """The root that ``proof`` leads to from leaf ``index`` of a tree of ``size`` leaves, or None
+    if it cannot be an audit path there (RFC 9162 §2.1.3.2, steps 1-5 without the final compare).
+
+    For a verifier who learns the root only from the path and checks it afterwards (a batch
+    signature over the root, :mod:`gsomia.envelope.batch`).  Never raises for well-typed
+    arguments.
+    """
+    if not _is_hash(leaf_digest):
+        return None
     # 1. leaf_index must be below tree_size.
     if not 0 <= index < size:
-        return False
+        return None
     # 2.-3.
     fn, sn, r = index, size - 1, bytes(leaf_digest)
     # 4.
     for p in proof:
         if sn == 0 or not _is_hash(p):  # a.
-            return False
+            return None
         if fn & 1 or fn == sn:  # b.
             r = _sha256(_NODE_PREFIX + p + r).digest()
             while fn and not fn & 1:
@@ -406,8 +421,21 @@ def verify_inclusion_hash(
             r = _sha256(_NODE_PREFIX + r + p).digest()
         fn >>= 1  # c.
         sn >>= 1
-    # 5.
-    return sn == 0 and r == root
+    # 5. (the caller compares r with the root it trusts)
+    return r if sn == 0 else None
+
+
+def inclusion_proof_length(index: int, size: int) -> int:
+    """How many hashes the audit path of leaf ``index`` in a tree of ``size`` leaves holds.
+
+    ``len(inclusion_proof(leaves, index, size))`` without the tree: the levels below the one where
+    ``index`` and ``size - 1`` part ways each give one sibling, and above it each set bit of
+    ``size - 1`` one left sibling (RFC 9162 §2.1.3.1).  Lets a parser fix a path's length from
+    the index and size alone, so a path has one encoding.  Needs ``0 <= index < size``.
+    """
+    last = size - 1
+    inner = (index ^ last).bit_length()
+    return inner + (last >> inner).bit_count()
 
 
 def verify_consistency(

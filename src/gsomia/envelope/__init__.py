@@ -5,6 +5,9 @@
   :func:`open_stream` — X25519/HKDF/AES-GCM key wrap, AES-256-GCM STREAM segments, Ed25519.
 - :mod:`gsomia.envelope.session`: :class:`SealSession` (one ephemeral key per batch) and
   :class:`OpenCache` (the recipient's X25519 shared secrets), ADR 0015.
+- :mod:`gsomia.envelope.batch`: batch signatures (suite 2): one Ed25519 signature per sealing
+  batch over an RFC 9162 root, a path per item (ADR 0019); :func:`seal_in_batch`,
+  :class:`BatchSigner`.
 - :mod:`gsomia.envelope.wire`: the versioned binary wire format (docs/wire-format.md).
 - :mod:`gsomia.envelope.bdo`: the label binding as a STANAG 4778 binding data object (JSON).
 - :mod:`gsomia.envelope._primitives`: the only module that touches ``cryptography.hazmat``.
@@ -23,11 +26,14 @@ from gsomia.envelope.keys import (
 )
 from gsomia.envelope.seal import (
     AgreementRef,
+    BatchSigner,
     ItemInfo,
     OpenedItem,
+    PendingItem,
     open_item,
     open_stream,
     seal,
+    seal_in_batch,
     seal_stream,
 )
 from gsomia.envelope.session import OpenCache, SealSession
@@ -36,6 +42,7 @@ __all__ = [
     "BDO_MEDIA_TYPE",
     "REJECTED",
     "AgreementRef",
+    "BatchSigner",
     "Cause",
     "EnvelopeError",
     "ItemInfo",
@@ -44,6 +51,7 @@ __all__ = [
     "NodeKeys",
     "OpenCache",
     "OpenedItem",
+    "PendingItem",
     "PublicKeyBundle",
     "PublicKeyRecord",
     "SealError",
@@ -54,5 +62,6 @@ __all__ = [
     "open_item",
     "open_stream",
     "seal",
+    "seal_in_batch",
     "seal_stream",
 ]

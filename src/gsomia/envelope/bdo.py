@@ -15,7 +15,9 @@ The object carries:
 - ``dataReference``: the sealed item by URN, with SHA-256 of its segment records (the ciphertext);
 - ``cryptographicBinding``: the originator's Ed25519 envelope signature and everything needed to
   check it without the payload: the sealed header (which holds the label digest, item id,
-  agreement and recipients), the segment count and the payload digest;
+  agreement and recipients), the segment count and the payload digest; for an item signed with
+  its batch (suite 2, ADR 0019), ``batch`` too: the batch size, the item's index and its RFC 9162
+  path to the root that ``signatureValue`` signs;
 - ``jws`` (only when the signer's keys are given): a flattened JWS with detached payload
   (RFC 7515 §7.2.2 and appendix F, ``alg`` EdDSA per RFC 8037 §3.1) over the RFC 8785 canonical
   bytes of ``metadataBindingContainer``, for tools that only speak JWS.
@@ -33,7 +35,7 @@ from typing import Any, Final
 import rfc8785
 
 from gsomia.envelope import _primitives as prim
-from gsomia.envelope import segments, wire
+from gsomia.envelope import batch, segments, wire
 from gsomia.envelope.errors import Cause, EnvelopeError, SealError
 from gsomia.envelope.item import SealedItem
 from gsomia.envelope.keys import NodeKeys, TrustStore
@@ -128,6 +130,12 @@ def binding_data_object(sealed: SealedItem, *, signer: NodeKeys | None = None) -
             "signatureValue": _b64u(sealed.signature),
         },
     }
+    if header.suite == wire.SUITE_BATCH:
+        size, index, path, signature = batch.split_block(sealed.signature)
+        binding["cryptographicBinding"] |= {
+            "signatureValue": _b64u(signature),
+            "batch": {"size": size, "index": index, "path": [_b64u(h) for h in path]},
+        }
     if signer is not None:
         if signer.signing_kid != header.sender_kid:
             raise SealError(
@@ -166,10 +174,26 @@ def verify_binding_data_object(bdo: dict[str, Any], trust_store: TrustStore) -> 
             raise EnvelopeError(Cause.MALFORMED)
         payload_digest = _unb64u(crypto["payloadDigest"])
         tbs = segments.to_be_signed(prim.sha256(header_bytes), payload_digest, count)
-        try:
-            prim.ed25519_verify(record.public, _unb64u(crypto["signatureValue"]), tbs)
-        except prim.CryptoError:
-            raise EnvelopeError(Cause.SIGNATURE_INVALID) from None
+        signature = _unb64u(crypto["signatureValue"])
+        if header.suite == wire.SUITE_BATCH:
+            tree = crypto["batch"]
+            size, index, hashes = tree["size"], tree["index"], tree["path"]
+            if not all(
+                type(v) is int and 0 <= v <= batch.MAX_BATCH_ITEMS for v in (size, index)
+            ) or not isinstance(hashes, list):
+                raise EnvelopeError(Cause.MALFORMED)
+            path = [_unb64u(h) for h in hashes]
+            if any(len(h) != batch.HASH_SIZE for h in path):
+                raise EnvelopeError(Cause.MALFORMED)
+            block = batch.join_block(size, index, path, signature)
+            batch.verify_block(record.public, block, tbs, None)
+        elif "batch" in crypto:
+            raise EnvelopeError(Cause.MALFORMED)
+        else:
+            try:
+                prim.ed25519_verify(record.public, signature, tbs)
+            except prim.CryptoError:
+                raise EnvelopeError(Cause.SIGNATURE_INVALID) from None
         if prim.sha256(header.label_bytes) != header.label_digest:
             raise EnvelopeError(Cause.LABEL_BINDING)
         binding = info["metadataBindingContainer"][0]["metadataBinding"]

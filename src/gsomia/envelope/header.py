@@ -31,6 +31,8 @@ from typing import Final, NamedTuple
 __all__ = [
     "MAGIC",
     "SUITE",
+    "SUITES",
+    "SUITE_BATCH",
     "VERSION",
     "FixedFields",
     "Header",
@@ -48,7 +50,9 @@ __all__ = [
 
 MAGIC: Final = b"GSMA"
 VERSION: Final = 1
-SUITE: Final = 1
+SUITE: Final = 1  # one Ed25519 signature per item (docs/wire-format.md §4)
+SUITE_BATCH: Final = 2  # one Ed25519 signature per batch, an RFC 9162 path per item (§4.1)
+SUITES: Final = frozenset({SUITE, SUITE_BATCH})
 _PREAMBLE: Final = struct.Struct(">4sBBI")
 _U8: Final = struct.Struct(">B")
 _U16: Final = struct.Struct(">H")
@@ -143,6 +147,7 @@ class Header:
     label_digest: bytes
     label_bytes: bytes
     recipients: tuple[Recipient, ...]
+    suite: int = SUITE
     _core: bytes | None = field(default=None, init=False, repr=False, compare=False)
     _encoded: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -172,7 +177,7 @@ class Header:
         """Preamble and header body, as on the wire."""
         encoded = self._encoded
         if encoded is None:
-            encoded = _encode_header(self.core_bytes(), self.recipients)
+            encoded = _encode_header(self.core_bytes(), self.recipients, self.suite)
             object.__setattr__(self, "_encoded", encoded)
         return encoded
 
@@ -203,6 +208,10 @@ class Header:
             self.core_bytes(),
             self.encode(),
         )
+
+    def __post_init__(self) -> None:
+        if self.suite not in SUITES or type(self.suite) is not int:
+            raise ValueError(f"suite must be one of {sorted(SUITES)}")
 
 
 class RecipientFields(NamedTuple):
@@ -240,6 +249,11 @@ class HeaderFields(NamedTuple):
     core: bytes  # the body without the recipients: what every key wrap is bound to
     encoded: bytes  # preamble and body, as on the wire
 
+    @property
+    def suite(self) -> int:
+        """The suite byte of the preamble: :data:`SUITE` or :data:`SUITE_BATCH`."""
+        return self.encoded[5]
+
     def recipient(self, party: str) -> RecipientFields | None:
         """The entry for ``party``, if it is a recipient."""
         for r in self.recipients:
@@ -249,14 +263,18 @@ class HeaderFields(NamedTuple):
 
     def to_header(self) -> Header:
         """The :class:`Header` of these fields, keeping the bytes they were parsed from."""
-        header = Header(*self[:13], tuple([Recipient(*r) for r in self.recipients]))
+        header = Header(
+            *self[:13], tuple([Recipient(*r) for r in self.recipients]), self.encoded[5]
+        )
         # The strict parser accepts one encoding per header, so these bytes *are* its encoding.
         object.__setattr__(header, "_core", self.core)
         object.__setattr__(header, "_encoded", self.encoded)
         return header
 
 
-def _encode_header(core: bytes, recipients: tuple[Recipient | RecipientFields, ...]) -> bytes:
+def _encode_header(
+    core: bytes, recipients: tuple[Recipient | RecipientFields, ...], suite: int
+) -> bytes:
     parts = [core, _U8.pack(len(recipients))]
     for r in recipients:
         parts += (
@@ -266,7 +284,7 @@ def _encode_header(core: bytes, recipients: tuple[Recipient | RecipientFields, .
             r.wrapped,
         )
     body = b"".join(parts)
-    return _PREAMBLE.pack(MAGIC, VERSION, SUITE, len(body)) + body
+    return _PREAMBLE.pack(MAGIC, VERSION, suite, len(body)) + body
 
 
 class FixedFields(NamedTuple):
@@ -325,8 +343,10 @@ def build_header(
     ephemeral: bytes,
     label: LabelFields,
     wrap: Callable[[bytes], tuple[RecipientFields, ...]],
+    suite: int = SUITE,
 ) -> HeaderFields:
     """A new header (sealing): ``wrap`` gets SHA-256 of the core and returns the recipients.
+    ``suite`` is the preamble's suite byte (checked by the caller).
 
     The core is encoded once (the same bytes as :func:`encode_core`), from the encodings that
     ``fixed`` and ``label`` carry, hashed for the key wraps, and kept with the header's bytes.
@@ -364,6 +384,6 @@ def build_header(
             label.data,
             recipients,
             core,
-            _encode_header(core, recipients),
+            _encode_header(core, recipients, suite),
         ),
     )

@@ -10,6 +10,7 @@ from dataclasses import FrozenInstanceError
 from typing import Final
 
 from gsomia.envelope import _primitives as prim
+from gsomia.envelope import batch
 from gsomia.envelope.errors import Cause
 from gsomia.envelope.segments import check_segment_head, to_be_signed
 from gsomia.envelope.wire import (
@@ -18,6 +19,7 @@ from gsomia.envelope.wire import (
     MAX_SEGMENTS,
     SEGMENT_HEAD_SIZE,
     SIGNATURE_SIZE,
+    SUITE,
     Header,
     HeaderFields,
     _bad,
@@ -35,7 +37,8 @@ def parse_item(
     """Split an in-memory item strictly: header (with its bytes), segment records, signature.
 
     Every segment head is checked (:func:`check_segment_head`: index, final flag, length) and
-    exactly one signature must follow the final segment.  :meth:`SealedItem.from_bytes` and
+    exactly one signature must follow the final segment: 64 bytes in suite 1, a whole signature
+    block (:mod:`gsomia.envelope.batch`) in suite 2.  :meth:`SealedItem.from_bytes` and
     :func:`~gsomia.envelope.seal.open_item` both parse through here.
     """
     if not isinstance(data, _BYTES_LIKE):
@@ -60,15 +63,22 @@ def parse_item(
         segments.append(data[pos:end])
         pos = end
     signature = data[pos:]
-    if len(signature) < SIGNATURE_SIZE:
+    if header.suite == SUITE:
+        expected = SIGNATURE_SIZE
+    elif len(signature) < batch.BLOCK_HEAD_SIZE:
         raise _bad(Cause.SEGMENT_TRUNCATED)
-    if len(signature) > SIGNATURE_SIZE:
+    else:
+        expected = batch.block_size(signature[: batch.BLOCK_HEAD_SIZE])
+    if len(signature) < expected:
+        raise _bad(Cause.SEGMENT_TRUNCATED)
+    if len(signature) > expected:
         raise _bad()
     return header, segments, signature
 
 
 class SealedItem:
-    """A sealed item: header, segment records (head + ciphertext) and the signature.
+    """A sealed item: header, segment records (head + ciphertext) and the signature (in suite 2,
+    the whole signature block: batch size, index, path and the batch's signature).
 
     An immutable value (equality, hash, ``repr`` and pickling as a frozen dataclass of the four
     fields ``header``, ``header_bytes``, ``segments``, ``signature``).  An item sealed or parsed

@@ -26,6 +26,9 @@ Sealing (wire format in docs/wire-format.md)
    co-recipient knows it; hashing the ciphertext stops a co-recipient from forging another payload
    under the originator's signature.  The signature is written last, after the final segment (as
    in OpenPGP's one-pass signatures, RFC 9580 §5.4), so sealing is a single pass over the input.
+5. Or, for a batch (:func:`seal_in_batch`, suite 2), one signature for all the batch's items over
+   the RFC 9162 root of their to-be-signed bytes, each item ending with its path to that root
+   (:mod:`gsomia.envelope.batch`, ADR 0019).  Every item still verifies on its own.
 
 Opening
 -------
@@ -67,7 +70,7 @@ from typing import Final, NamedTuple
 import msgspec
 
 from gsomia.envelope import _primitives as prim
-from gsomia.envelope import item, label_memo, segments, wire
+from gsomia.envelope import batch, item, label_memo, segments, wire
 from gsomia.envelope.errors import REJECTED, Cause, EnvelopeError, SealError
 from gsomia.envelope.item import SealedItem
 from gsomia.envelope.keys import NodeKeys, PublicKeyRecord, TrustStore
@@ -83,17 +86,20 @@ __all__ = [
     "DEFAULT_MAX_SKEW",
     "REJECTED",
     "AgreementRef",
+    "BatchSigner",
     "Cause",
     "EnvelopeError",
     "ItemInfo",
     "OpenCache",
     "OpenedItem",
+    "PendingItem",
     "SealError",
     "SealSession",
     "SealedItem",
     "open_item",
     "open_stream",
     "seal",
+    "seal_in_batch",
     "seal_stream",
 ]
 
@@ -242,6 +248,7 @@ def _start(
     item_id: str | None,
     segment_size: int,
     session: SealSession | None = None,
+    suite: int = wire.SUITE,
 ) -> tuple[wire.HeaderFields, bytes, prim.SigningKey]:
     """Validate the call and build the header; return it (with its bytes), the payload key and the
     sender's signing key."""
@@ -290,7 +297,7 @@ def _start(
         return tuple(wrapped)
 
     header = wire.build_header(
-        item_id, now, fixed, nonce_prefix, commitment, ephemeral_public, encoded, wrap
+        item_id, now, fixed, nonce_prefix, commitment, ephemeral_public, encoded, wrap, suite
     )
     return header, payload_key, signing_key
 
@@ -331,17 +338,133 @@ def seal(
     header, payload_key, signing_key = _start(
         label, recipients, agreement_ref, sender, now, item_id, segment_size, session
     )
+    records, tbs = _seal_segments(header, payload_key, payload, segment_size)
+    return SealedItem.of_fields(header, tuple(records), signing_key.sign(tbs))
+
+
+def _seal_segments(
+    header: wire.HeaderFields,
+    payload_key: bytes,
+    payload: bytes | Iterable[bytes],
+    segment_size: int,
+) -> tuple[Sequence[bytes], bytes]:
+    """The segment records of ``payload`` and the item's to-be-signed bytes."""
     if isinstance(payload, _BYTES_LIKE):
-        records, tbs = seal_payload(
-            header, sha256(header.encoded).digest(), payload_key, bytes(payload)
-        )
-    elif isinstance(payload, Iterable) and not isinstance(payload, str):
+        return seal_payload(header, sha256(header.encoded).digest(), payload_key, bytes(payload))
+    if isinstance(payload, Iterable) and not isinstance(payload, str):
         sealer = SegmentSealer(header, header.encoded, payload_key)
         records = [sealer.seal(piece, final) for piece, final in _rechunk(payload, segment_size)]
-        tbs = sealer.to_be_signed()
-    else:
-        raise SealError("payload must be bytes or an iterable of bytes", code="SEAL_PAYLOAD")
-    return SealedItem.of_fields(header, tuple(records), signing_key.sign(tbs))
+        return records, sealer.to_be_signed()
+    raise SealError("payload must be bytes or an iterable of bytes", code="SEAL_PAYLOAD")
+
+
+class PendingItem:
+    """An item sealed in a batch (suite 2) whose signature block comes when the batch is signed
+    (:meth:`BatchSigner.sign`).  Until then it has no bytes: :meth:`to_bytes` raises."""
+
+    __slots__ = ("_block", "_header", "_records", "tbs")
+
+    def __init__(self, header: wire.HeaderFields, records: Sequence[bytes], tbs: bytes) -> None:
+        self._header = header
+        self._records = tuple(records)
+        self.tbs = tbs  # what the batch tree's leaf holds (docs/wire-format.md §4)
+        self._block: bytes | None = None
+
+    @property
+    def item_id(self) -> str:
+        """The item's id."""
+        return self._header.item_id
+
+    @property
+    def seal_digest(self) -> bytes:
+        """SHA-256 of the to-be-signed bytes: the item's digest in both audit logs."""
+        return sha256(self.tbs).digest()
+
+    @property
+    def item(self) -> SealedItem:
+        """The sealed item, once its batch is signed."""
+        if self._block is None:
+            raise SealError("the batch of this item is not signed yet", code="SEAL_UNSIGNED")
+        return SealedItem.of_fields(self._header, self._records, self._block)
+
+    def to_bytes(self) -> bytes:
+        """The item as on the wire, once its batch is signed."""
+        return self.item.to_bytes()
+
+    def __repr__(self) -> str:
+        state = "signed" if self._block is not None else "unsigned"
+        return f"PendingItem({self._header.item_id!r}, {state})"
+
+
+class BatchSigner:
+    """The items of one sealing batch, signed at once (suite 2, :mod:`gsomia.envelope.batch`).
+
+    Seal each item with :func:`seal_in_batch` (``signer=`` this), then call :meth:`sign` once:
+    ONE Ed25519 signature over the RFC 9162 root of their to-be-signed bytes, and each item gets
+    its signature block.  All items of a batch are signed by one key (the first item's sender's
+    current key).  Not thread-safe: one caller at a time, like a
+    :class:`~gsomia.envelope.session.SealSession`.
+    """
+
+    __slots__ = ("_key", "_pending")
+
+    def __init__(self) -> None:
+        self._pending: list[PendingItem] = []
+        self._key: prim.SigningKey | None = None
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def _add(self, pending: PendingItem, key: prim.SigningKey) -> None:
+        if self._key is None:
+            self._key = key
+        elif key is not self._key:
+            raise SealError("one batch is signed by one key", code="SEAL_SENDER")
+        if len(self._pending) >= batch.MAX_BATCH_ITEMS:
+            raise SealError(
+                f"a signed batch holds at most {batch.MAX_BATCH_ITEMS} items", code="SEAL_BATCH"
+            )
+        self._pending.append(pending)
+
+    def sign(self) -> None:
+        """Sign every item sealed since the last call (nothing to do if there is none)."""
+        pending, key = self._pending, self._key
+        if not pending or key is None:
+            return
+        blocks = batch.sign_batch(key, [p.tbs for p in pending])
+        for p, block in zip(pending, blocks, strict=True):
+            p._block = block
+        self._pending, self._key = [], None
+
+    def __repr__(self) -> str:
+        return f"BatchSigner(<{len(self._pending)} unsigned>)"
+
+
+def seal_in_batch(
+    payload: bytes | Iterable[bytes],
+    label: Label,
+    recipients: Mapping[str, PublicKeyRecord],
+    agreement_ref: tuple[str, int],
+    sender: NodeKeys,
+    now: datetime,
+    item_id: str | None = None,
+    *,
+    signer: BatchSigner,
+    segment_size: int = wire.DEFAULT_SEGMENT_SIZE,
+    session: SealSession | None = None,
+) -> PendingItem:
+    """:func:`seal` in suite 2: the item is signed with the rest of ``signer``'s batch, by
+    :meth:`BatchSigner.sign`.  Same arguments and checks as :func:`seal`."""
+    if not isinstance(signer, BatchSigner):
+        raise SealError("signer must be a BatchSigner", code="SEAL_BATCH")
+    header, payload_key, signing_key = _start(
+        label, recipients, agreement_ref, sender, now, item_id, segment_size, session,
+        wire.SUITE_BATCH,
+    )  # fmt: skip
+    records, tbs = _seal_segments(header, payload_key, payload, segment_size)
+    pending = PendingItem(header, records, tbs)
+    signer._add(pending, signing_key)
+    return pending
 
 
 def _rechunk(chunks: Iterable[bytes], size: int) -> Iterable[tuple[bytes, bool]]:
@@ -430,7 +553,17 @@ def _unwrap(header: wire.HeaderFields, own_keys: NodeKeys, cache: OpenCache | No
     return payload_key
 
 
-def _verify(record: PublicKeyRecord, signature: bytes, tbs: bytes) -> None:
+def _verify(
+    header: wire.HeaderFields,
+    record: PublicKeyRecord,
+    signature: bytes,
+    tbs: bytes,
+    cache: OpenCache | None,
+) -> None:
+    """The item's own signature (suite 1) or its batch's, through its path (suite 2)."""
+    if header.suite != wire.SUITE:
+        batch.verify_block(record.public, signature, tbs, cache)
+        return
     try:
         prim.ed25519_verify(record.public, signature, tbs)
     except prim.CryptoError:
@@ -502,7 +635,7 @@ def open_item(
     try:
         header, header_digest, records, signature, tbs = _signed_bytes(sealed, max_size)
         sender_key = _admit(header, trust_store, now, max_skew, max_age)
-        _verify(sender_key, signature, tbs)
+        _verify(header, sender_key, signature, tbs, cache)
         label, originator = label_memo.decode(header.label_kind, header.label_bytes)
         payload_key = _unwrap(header, own_keys, cache)
         payload = open_records(payload_key, header.nonce_prefix, header_digest, records)
@@ -522,6 +655,23 @@ def open_item(
         sha256(tbs).digest(),
         payload,
     )
+
+
+def _read_signature(reader: Reader, suite: int) -> bytes:
+    """The signature after the final segment: 64 bytes, or a suite-2 signature block."""
+    if suite == wire.SUITE:
+        size = wire.SIGNATURE_SIZE
+        signature = wire.read_exact(reader, size)
+    else:
+        signature = wire.read_exact(reader, batch.BLOCK_HEAD_SIZE)
+        if len(signature) == batch.BLOCK_HEAD_SIZE:
+            size = batch.block_size(signature)
+            signature += wire.read_exact(reader, size - batch.BLOCK_HEAD_SIZE)
+        else:
+            size = batch.BLOCK_HEAD_SIZE
+    if len(signature) < size:
+        raise EnvelopeError(Cause.SEGMENT_TRUNCATED)
+    return signature
 
 
 def open_stream(
@@ -558,12 +708,10 @@ def open_stream(
             _, length = opener.head(head)
             writer.write(opener.open(head, wire.read_exact(reader, length)))
         tbs = opener.to_be_signed()
-        signature = wire.read_exact(reader, wire.SIGNATURE_SIZE)
-        if len(signature) < wire.SIGNATURE_SIZE:
-            raise EnvelopeError(Cause.SEGMENT_TRUNCATED)
+        signature = _read_signature(reader, header.suite)
         if require_eof and reader.read(1):
             raise EnvelopeError(Cause.MALFORMED)
-        _verify(sender_key, signature, tbs)
+        _verify(header, sender_key, signature, tbs, cache)
         label, originator = label_memo.decode(header.label_kind, header.label_bytes)
     except EnvelopeError:
         raise

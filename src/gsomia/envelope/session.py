@@ -37,6 +37,7 @@ from gsomia.envelope.errors import SealError
 __all__ = [
     "DEFAULT_OPEN_CACHE_SIZE",
     "DEFAULT_SESSION_ITEMS",
+    "LruCache",
     "OpenCache",
     "SealSession",
     "SharedSecretCache",
@@ -90,21 +91,14 @@ class SealSession:
         return f"SealSession(max_items={self.max_items})"
 
 
-class SharedSecretCache:
-    """A bounded LRU map (ephemeral public, recipient public) → the wrap's PRK, for unwrapping.
+class LruCache:
+    """A bounded LRU map bytes → bytes, shared between threads without a lock.
 
-    Items of one sealing batch share one ephemeral key (:class:`KeyWrapper`), so a recipient who
-    remembers ``PRK = HKDF-Extract(salt = ephemeral public || own public, X25519(own key,
-    ephemeral))`` (RFC 5869 §2.2) skips the exchange (and the extract) for every item of the batch
-    but the first.  :func:`~gsomia.envelope._primitives.unwrap_key` reads it, and writes an entry only after the wrap it computed
-    the PRK for has decrypted (the AEAD tag verified), so an item whose unwrap fails leaves the
-    cache as it was: nothing unverified is ever stored.  A hit skips the exchange only; the
-    HKDF-Expand and the AEAD run as without the cache.  At most ``maxsize`` entries, the least
-    recently used dropped first.  Safe to share between threads without a lock (the core takes
-    none: no I/O, no threading): each step is ONE call on the ordered dict, atomic under the
-    interpreter lock, and a step that finds the entry gone meanwhile does without it; a race can
-    only cost an exchange, or drop an extra entry.  ``hits`` and ``misses`` are statistics,
-    approximate under concurrency.  Opaque: its repr never shows the secrets.
+    The core takes no lock (no I/O, no threading): each step is ONE call on the ordered dict,
+    atomic under the interpreter lock, and a step that finds the entry gone meanwhile does
+    without it; a race can only cost a recomputation, or drop an extra entry.  At most
+    ``maxsize`` entries, the least recently used dropped first.  ``hits`` and ``misses`` are
+    statistics, approximate under concurrency.
     """
 
     __slots__ = ("_entries", "hits", "maxsize", "misses")
@@ -123,22 +117,22 @@ class SharedSecretCache:
         return len(self._entries)
 
     def clear(self) -> None:
-        """Forget every secret (e.g. when the node's keys change)."""
+        """Forget every entry (e.g. when the node's keys change)."""
         self._entries.clear()
 
     def _get(self, key: bytes) -> bytes | None:
-        prk = self._entries.get(key)
-        if prk is None:
+        value = self._entries.get(key)
+        if value is None:
             self.misses += 1
             return None
         self.hits += 1
         with contextlib.suppress(KeyError):  # evicted meanwhile by another thread: still valid
             self._entries.move_to_end(key)
-        return prk
+        return value
 
-    def _put(self, key: bytes, prk: bytes) -> None:
+    def _put(self, key: bytes, value: bytes) -> None:
         entries = self._entries
-        entries[key] = prk
+        entries[key] = value
         while len(entries) > self.maxsize:
             try:
                 entries.popitem(last=False)
@@ -146,15 +140,42 @@ class SharedSecretCache:
                 break
 
     def __repr__(self) -> str:
-        return f"SharedSecretCache(<{len(self._entries)} of {self.maxsize} secrets>)"
+        return f"{type(self).__name__}(<{len(self._entries)} of {self.maxsize} entries>)"
+
+
+class SharedSecretCache(LruCache):
+    """A bounded LRU map (ephemeral public, recipient public) → the wrap's PRK, for unwrapping.
+
+    Items of one sealing batch share one ephemeral key (:class:`KeyWrapper`), so a recipient who
+    remembers ``PRK = HKDF-Extract(salt = ephemeral public || own public, X25519(own key,
+    ephemeral))`` (RFC 5869 §2.2) skips the exchange (and the extract) for every item of the batch
+    but the first.  :func:`~gsomia.envelope._primitives.unwrap_key` reads it, and writes an entry
+    only after the wrap it computed the PRK for has decrypted (the AEAD tag verified), so an item
+    whose unwrap fails leaves the cache as it was: nothing unverified is ever stored.  A hit skips
+    the exchange only; the HKDF-Expand and the AEAD run as without the cache.  Thread-safe as
+    :class:`LruCache`.  Opaque: its repr never shows the secrets.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(<{len(self._entries)} of {self.maxsize} secrets>)"
 
 
 class OpenCache(SharedSecretCache):
     """The recipient's cache of key-wrap PRKs (one X25519 exchange each), for
     :func:`gsomia.envelope.open_item`'s ``cache=`` (an LRU of ``maxsize`` entries; see
-    :class:`SharedSecretCache`).  Thread-safe; one per node."""
+    :class:`SharedSecretCache`), and of the batch signatures it saw verify (``signatures``: the
+    exact ``(public key, signature, batch message)`` of each, stored only after Ed25519 accepted
+    it; :mod:`gsomia.envelope.batch`).  Thread-safe; one per node."""
 
-    __slots__ = ()
+    __slots__ = ("signatures",)
 
     def __init__(self, maxsize: int = DEFAULT_OPEN_CACHE_SIZE) -> None:
         super().__init__(maxsize)
+        self.signatures = LruCache(maxsize)
+
+    def clear(self) -> None:
+        """Forget every secret and every verified signature."""
+        super().clear()
+        self.signatures.clear()

@@ -17,8 +17,12 @@ Layout (all integers big-endian)::
                 key-commitment:32 ephemeral:32 label-kind:u8 label-digest:32 label:bytes32
     recipients= count:u8 { party:3 kid:8 wrapped:bytes16 }*     (sorted by party, unique)
     segment   = final:u8(0|1) index:u32 length:u32 ciphertext[length]
-    signature = 64 bytes (Ed25519 over to_be_signed(), see below)
+    signature = 64 bytes (Ed25519 over to_be_signed(), see below)             suite 1
+              | batch-size:u16 index:u16 path:(32 × n) 64 bytes               suite 2
+                (n fixed by index and batch size; gsomia.envelope.batch)
 
+Suite 2 is suite 1 with one Ed25519 signature per sealing batch over the RFC 9162 root of the
+batch's to-be-signed bytes, each item carrying its inclusion path (docs/wire-format.md §4.1).
 Suite 1: X25519 + HKDF-SHA256 + AES-256-GCM key wrap with one ephemeral key per item, or one shared
 by a sealing batch (:func:`gsomia.envelope._primitives.wrap_key`; ADR 0015: same bytes on the wire),
 AES-256-GCM STREAM segments (Hoang, Reyhanitabar, Rogaway, Vizár, "Online Authenticated-Encryption
@@ -45,6 +49,8 @@ from gsomia.envelope.header import (
     _TWO_U32,
     MAGIC,
     SUITE,
+    SUITE_BATCH,
+    SUITES,
     VERSION,
     FixedFields,
     Header,
@@ -72,6 +78,8 @@ __all__ = [
     "SEGMENT_HEAD_SIZE",
     "SIGNATURE_SIZE",
     "SUITE",
+    "SUITES",
+    "SUITE_BATCH",
     "VERSION",
     "FixedFields",
     "Header",
@@ -156,7 +164,7 @@ def _decode_preamble(data: bytes) -> int:
     magic, version, suite, size = _PREAMBLE.unpack_from(data)
     if magic != MAGIC:
         raise _bad()
-    if version != VERSION or suite != SUITE:
+    if version != VERSION or suite not in SUITES:
         raise _bad(Cause.UNSUPPORTED_VERSION)
     if size > MAX_HEADER_BYTES:
         raise _bad(Cause.TOO_LARGE)

@@ -51,7 +51,15 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from gsomia.audit.records import AuditKind
-from gsomia.envelope import PublicKeyRecord, SealSession, seal
+from gsomia.envelope import (
+    BatchSigner,
+    PendingItem,
+    PublicKeyRecord,
+    SealedItem,
+    SealSession,
+    seal,
+    seal_in_batch,
+)
 from gsomia.envelope.keys import KeyLookupError
 from gsomia.errors import GsomiaError
 from gsomia.labels import LabelSet, OriginatorLabel
@@ -180,8 +188,9 @@ def _approve(
 class PreparedRelease:
     """A release decided and sealed, ready to be written in a unit of work (:func:`write_release`).
 
-    ``sealed`` holds the item sealed once per first hop, ``approvals`` the hub approvals issued
-    per first hop (empty for a direct recipient).
+    ``sealed`` holds the item sealed once per first hop (a :class:`PendingItem` of a batch has
+    its bytes once the batch is signed, before it is written), ``approvals`` the hub approvals
+    issued per first hop (empty for a direct recipient).
     """
 
     item_id: str
@@ -193,7 +202,7 @@ class PreparedRelease:
     decisions: dict[str, Decision]
     hops: dict[str, Hop]
     approvals: dict[str, list[Proof]]
-    sealed: dict[str, bytes]
+    sealed: dict[str, SealedItem | PendingItem]
 
 
 def prepare_release(
@@ -210,11 +219,13 @@ def prepare_release(
     approval_expires: datetime | None = None,
     *,
     session: SealSession | None = None,
+    signer: BatchSigner | None = None,
 ) -> PreparedRelease | dict[str, tuple[str, ...]]:
     """Seal once per first hop and issue the hub approvals (step 1 above); nothing is written.
 
     ``keys`` holds the encryption key of every first hop.  Returns the refusals instead if an
-    approval cannot be issued.  ``session``: a batch's sealing session (ADR 0015).
+    approval cannot be issued.  ``session``: a batch's sealing session (ADR 0015); ``signer``:
+    the batch's signer, which signs its items at once before they are written (ADR 0019).
     """
     hops = first_hops(decisions)
     expires = approval_expires or now + APPROVAL_VALIDITY
@@ -227,20 +238,21 @@ def prepare_release(
     except GsomiaError:  # TokenInputError: e.g. a purpose a token cannot carry, or expiry ≤ now
         return {r: (APPROVAL_INVALID,) for h in hops.values() for r in h.via}
     own = ctx.keys.current.enc
-    sealed: dict[str, bytes] = {}
+    sealed: dict[str, SealedItem | PendingItem] = {}
     for hop, h in hops.items():
         assert h.decision.agreement is not None
         assert h.decision.table_version is not None
-        sealed[hop] = seal(
-            payload,
-            label,
-            {hop: keys[hop], ctx.party: own},  # self too: the copy at rest
-            (h.decision.agreement, h.decision.table_version),
-            ctx.keys,
-            now,
-            item_id,
-            session=session,
-        ).to_bytes()
+        recipients = {hop: keys[hop], ctx.party: own}  # self too: the copy at rest
+        agreement_ref = (h.decision.agreement, h.decision.table_version)
+        if signer is None:
+            sealed[hop] = seal(
+                payload, label, recipients, agreement_ref, ctx.keys, now, item_id, session=session
+            )
+        else:
+            sealed[hop] = seal_in_batch(
+                payload, label, recipients, agreement_ref, ctx.keys, now, item_id,
+                signer=signer, session=session,
+            )  # fmt: skip
     return PreparedRelease(
         item_id, who, now, label, topic, purpose, decisions, hops, approvals, sealed
     )
@@ -250,7 +262,8 @@ def write_release(ctx: Context, uow: UnitOfWork, release: PreparedRelease) -> Re
     """Store the held copy, enqueue one message per first hop, keep the approvals and audit one
     ``release`` record per recipient, in ``uow`` (the caller's unit of work)."""
     r = release
-    item_id, hops, sealed = r.item_id, r.hops, r.sealed
+    item_id, hops = r.item_id, r.hops
+    sealed = {hop: item.to_bytes() for hop, item in r.sealed.items()}
     first = next(iter(hops))
     indexes = []
     uow.put_item(

@@ -9,7 +9,9 @@ The actor is resolved and checked once (``release_officer`` of this node, deny b
 each request, in order, is checked, decided by :func:`gsomia.policy.release` at its own instant
 (``clock.now()`` read for that item, Art. 21), and, if every recipient is allowed, sealed once
 per first hop with its hub approvals (:func:`gsomia.node.relay.prepare_release`): nothing is
-written yet, and sealing, the costly part, runs outside the store's lock.  Last, ONE unit of work
+written yet, and sealing, the costly part, runs outside the store's lock.  The sealed items are
+signed together, one Ed25519 signature over the RFC 9162 root of their to-be-signed bytes, each
+item carrying its path (suite 2, ADR 0019; every item still verifies on its own).  Last, ONE unit of work
 writes, for every item in request order, exactly what a single release would have written: the
 held copy, one outbox message per first hop and one ``release`` audit record per recipient, or,
 for a refused item, its ``deny`` records only.  That unit may also carry the releases other
@@ -30,7 +32,7 @@ from datetime import datetime
 from typing import Final
 
 from gsomia.audit.records import AuditKind
-from gsomia.envelope import SealSession
+from gsomia.envelope import BatchSigner, SealSession
 from gsomia.labels import OriginatorLabel
 from gsomia.node import directory, relay
 from gsomia.node._context import Context, ident
@@ -124,7 +126,7 @@ def write_refusal(
 
 
 def _plan(
-    ctx: Context, who: str, request: object, session: SealSession
+    ctx: Context, who: str, request: object, session: SealSession, signer: BatchSigner
 ) -> relay.PreparedRelease | _Refused:
     """Check, decide and seal one request at its own instant; nothing is written."""
     now = ctx.clock.now()
@@ -141,7 +143,7 @@ def _plan(
     if not refusals:
         prepared = relay.prepare_release(
             ctx, item_id, who, now, r.payload, r.label, r.topic, r.purpose, decisions, keys,
-            r.approval_expires, session=session,
+            r.approval_expires, session=session, signer=signer,
         )  # fmt: skip
         if isinstance(prepared, relay.PreparedRelease):
             return prepared
@@ -197,8 +199,10 @@ def release_many(
                 )  # fmt: skip
         raise NodeForbiddenError(f"{who} may not release items of {ctx.party}")
     session = SealSession()  # one ephemeral key for the batch's seals (ADR 0015)
-    plans = [_plan(ctx, who, request, session) for request in requests]
+    signer = BatchSigner()  # one signature for the batch's items (ADR 0019)
+    plans = [_plan(ctx, who, request, session, signer) for request in requests]
     session.close()
+    signer.sign()
     return ctx.group.run(ctx.store, lambda uow: [_write(ctx, uow, who, plan) for plan in plans])
 
 

@@ -6,6 +6,8 @@ key and the STREAM nonce prefix (7 bytes) — and nothing else varies: Ed25519 i
 values fixed, sealing the same inputs must give the same bytes.  ``vectors/sealed_items.json``
 was written by this module (``python -m tests.unit.envelope.sealed_vectors``) from the code as it
 was *before* the seal/open fast path, so the test proves that the wire format did not move.
+``vectors/batch_items.json`` holds the same cases sealed as one signed batch (suite 2, ADR 0019;
+``python -m tests.unit.envelope.sealed_vectors --batch``), written when suite 2 was introduced.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 from gsomia.envelope import _primitives as prim
 from gsomia.envelope.item import SealedItem
 from gsomia.envelope.keys import KeyGeneration, NodeKeys, PublicKeyRecord, TrustStore
-from gsomia.envelope.seal import seal
+from gsomia.envelope.seal import BatchSigner, PendingItem, seal, seal_in_batch
 from gsomia.labels import json_codec
 from gsomia.labels.model import (
     RELEASABLE_TO,
@@ -34,6 +36,7 @@ from gsomia.labels.model import (
 )
 
 PATH = Path(__file__).parent / "vectors" / "sealed_items.json"
+BATCH_PATH = Path(__file__).parent / "vectors" / "batch_items.json"
 T0 = datetime(2024, 5, 1, tzinfo=UTC)
 NOW = datetime(2024, 5, 1, 1, 0, tzinfo=UTC)
 AGREEMENT = ("ROK-JPN-GSOMIA-2016", 1)
@@ -141,16 +144,53 @@ def reseal(case: dict[str, Any], keys: dict[str, NodeKeys]) -> SealedItem:
         bytes.fromhex(case["nonce_prefix"]),
         bytes.fromhex(case["ephemeral_scalar"]),
     ):
-        return seal(
-            bytes.fromhex(case["payload"]),
-            label_of(case),
-            {p: keys[p].current.enc for p in case["recipients"]},
-            (case["agreement_id"], case["table_version"]),
-            keys[case["sender"]],
-            datetime.fromisoformat(case["created"]),
-            case["item_id"],
-            segment_size=case["segment_size"],
-        )
+        return seal(*_arguments(case, keys), segment_size=case["segment_size"])
+
+
+def _arguments(case: dict[str, Any], keys: dict[str, NodeKeys]) -> tuple[Any, ...]:
+    return (
+        bytes.fromhex(case["payload"]),
+        label_of(case),
+        {p: keys[p].current.enc for p in case["recipients"]},
+        (case["agreement_id"], case["table_version"]),
+        keys[case["sender"]],
+        datetime.fromisoformat(case["created"]),
+        case["item_id"],
+    )
+
+
+def reseal_batch(cases: list[dict[str, Any]], keys: dict[str, NodeKeys]) -> list[PendingItem]:
+    """Seal ``cases`` again, with their stored randomness, as ONE signed batch (suite 2)."""
+    signer = BatchSigner()
+    items = []
+    for case in cases:
+        with fixed_randomness(
+            bytes.fromhex(case["content_key"]),
+            bytes.fromhex(case["nonce_prefix"]),
+            bytes.fromhex(case["ephemeral_scalar"]),
+        ):
+            items.append(
+                seal_in_batch(
+                    *_arguments(case, keys), signer=signer, segment_size=case["segment_size"]
+                )
+            )
+    signer.sign()
+    return items
+
+
+def write_batch(*, force: bool = False) -> None:
+    """Seal the cases of ``sealed_items.json`` as one batch (suite 2, ADR 0019) and store the
+    items: written once, when suite 2 was introduced, to pin its bytes."""
+    if BATCH_PATH.exists() and not force:
+        raise SystemExit(f"{BATCH_PATH} exists: the vectors pin the wire format (--force)")
+    vectors = load()
+    items = reseal_batch(vectors["cases"], nodes(vectors))
+    batch = {
+        "about": "The cases of sealed_items.json sealed as one batch, suite 2 (ADR 0019).",
+        "items": [item.to_bytes().hex() for item in items],
+        "seal_digests": [item.seal_digest.hex() for item in items],
+    }
+    BATCH_PATH.write_text(json.dumps(batch, indent=1) + "\n", "utf-8")
 
 
 def _cases() -> list[dict[str, Any]]:
@@ -218,4 +258,7 @@ def write(*, force: bool = False) -> None:
 if __name__ == "__main__":
     import sys
 
-    write(force="--force" in sys.argv[1:])
+    if "--batch" in sys.argv[1:]:
+        write_batch(force="--force" in sys.argv[1:])
+    else:
+        write(force="--force" in sys.argv[1:])

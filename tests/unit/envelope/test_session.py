@@ -366,7 +366,7 @@ def test_cache_repr_shows_no_secret() -> None:
     open_item(item, JPN, TRUST, NOW, cache=cache)
     (secret,) = cache._entries.values()
     assert secret.hex() not in repr(cache)
-    assert repr(cache) == "SharedSecretCache(<1 of 4 secrets>)"
+    assert repr(cache) == "OpenCache(<1 of 4 secrets>)"
 
 
 @settings(max_examples=15, deadline=None)

@@ -8,6 +8,7 @@ the same bytes, and sealing the same inputs with the same randomness must give t
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 
 from gsomia.envelope import _primitives as prim
-from gsomia.envelope import wire
+from gsomia.envelope import batch, wire
 from gsomia.envelope.errors import Cause, EnvelopeError
 from gsomia.envelope.item import SealedItem
 from gsomia.envelope.seal import open_item, open_stream, seal_stream
@@ -110,3 +111,35 @@ def test_decoded_header_re_encodes_without_its_cached_core() -> None:
         header, end = wire.decode_header(data)
         rebuilt = replace(header)  # a fresh object: no cached encoding carried over
         assert rebuilt.encode() == data[:end]
+
+
+# -- suite 2: the same cases sealed as one signed batch (ADR 0019) ----------------------------
+
+BATCH = json.loads(sv.BATCH_PATH.read_text("utf-8"))
+
+
+def test_batch_vectors_reseal_to_the_same_bytes() -> None:
+    items = sv.reseal_batch(CASES, NODES)
+    assert [item.to_bytes().hex() for item in items] == BATCH["items"]
+    assert [item.seal_digest.hex() for item in items] == BATCH["seal_digests"]
+
+
+@pytest.mark.parametrize("i", range(len(CASES)))
+def test_batch_vectors_open_parse_and_share_one_signature(i: int) -> None:
+    case, data = CASES[i], bytes.fromhex(BATCH["items"][i])
+    item = SealedItem.from_bytes(data)
+    assert item.to_bytes() == data
+    assert item.header.suite == wire.SUITE_BATCH
+    size, index, _, signature = batch.split_block(item.signature)
+    assert (size, index) == (len(CASES), i)
+    first = SealedItem.from_bytes(bytes.fromhex(BATCH["items"][0]))
+    assert signature == batch.split_block(first.signature)[3]
+    now = datetime.fromisoformat(case["created"])
+    for party in case["recipients"]:
+        opened = open_item(data, NODES[party], TRUST, now)
+        assert opened.payload == bytes.fromhex(case["payload"])
+        assert opened.seal_digest.hex() == BATCH["seal_digests"][i]
+    # the header differs from the suite-1 vector's in its suite byte alone
+    single = SealedItem.from_bytes(bytes.fromhex(case["item"]))
+    assert item.header_bytes[6:] == single.header_bytes[6:]
+    assert item.header_bytes[:5] == single.header_bytes[:5]

@@ -10,6 +10,9 @@ from datetime import timedelta
 import pytest
 
 from gsomia.audit.records import AuditKind
+from gsomia.envelope import SealedItem
+from gsomia.envelope.batch import split_block
+from gsomia.envelope.wire import SUITE, SUITE_BATCH
 from gsomia.errors import StoreError
 from gsomia.node import MAX_RELEASE_BATCH, NodeForbiddenError, NodeInputError, ReleaseRequest
 from gsomia.node._group import GroupCommit
@@ -25,6 +28,7 @@ from tests.unit.node.cluster import (
     TISA_ERA,
     Cluster,
     build,
+    release_to_japan,
 )
 from tests.unit.node.test_rejections import RECORD_RECEIPT, FailingStore
 
@@ -242,6 +246,24 @@ def test_items_taken_one_at_a_time_open_with_the_nodes_cache_too() -> None:
     assert cluster.nodes["JPN"].receive().accepted == 3
     cache = cluster.nodes["JPN"]._ctx.open_cache
     assert (cache.misses, cache.hits) == (1, 2 + 3)  # the run opened all three, then each alone
+
+
+def test_a_batch_is_signed_once_and_each_item_still_verifies_alone(cluster: Cluster) -> None:
+    """ADR 0019: the items of one release_many carry one signature (suite 2) and a path each;
+    JPN opens them with one verification, and a single release keeps its own (suite 1)."""
+    results = cluster.nodes["KOR"].release_many(RELEASER, _requests(4))
+    single = release_to_japan(cluster)
+    with cluster.stores["KOR"].read() as kor:
+        held = {i.item_id: SealedItem.from_bytes(i.sealed) for i in kor.items()}
+    batched = [held[r.item_id] for r in results]
+    assert {item.header.suite for item in batched} == {SUITE_BATCH}
+    assert held[single.item_id].header.suite == SUITE
+    assert len({split_block(item.signature)[3] for item in batched}) == 1
+    cluster.pump()
+    cache = cluster.nodes["JPN"]._ctx.open_cache
+    assert (cache.signatures.misses, cache.signatures.hits) == (1, 3)
+    for result in [*results, single]:
+        assert cluster.nodes["JPN"].read(JPN_READER, result.item_id).startswith(PAYLOAD)
 
 
 # -- delivery -------------------------------------------------------------------------------------
