@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from gsomia.envelope import NodeKeys, SealedItem, seal
+from gsomia.envelope import BatchSigner, NodeKeys, SealedItem, seal, seal_in_batch
 from gsomia.envelope import _primitives as prim
 from gsomia.labels import LabelSet, OriginatorLabel
 from gsomia.node import ReceiveSummary
@@ -51,6 +51,20 @@ def genuine(
         item_id,
         segment_size=segment_size,
     )
+
+
+def genuine_batch(cluster: Cluster, n: int) -> list[SealedItem]:
+    """``n`` items KOR's node seals to JPN (and itself) as one signed batch (suite 2, ADR 0019)."""
+    kor = cluster.nodes["KOR"]._ctx
+    now = cluster.clock.now()
+    recipients = {"JPN": kor.trust.current("JPN", "enc", now), "KOR": kor.keys.current.enc}
+    signer = BatchSigner()
+    pending = [
+        seal_in_batch(PAYLOAD, kor_label(), recipients, GSOMIA, kor.keys, now, signer=signer)
+        for _ in range(n)
+    ]
+    signer.sign()
+    return [p.item for p in pending]
 
 
 def with_label(item: SealedItem, label_bytes: bytes, *, fix_digest: bool = True) -> bytes:

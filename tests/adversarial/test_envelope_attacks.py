@@ -19,6 +19,7 @@ from tests.adversarial.forge import (
     deliver,
     flip,
     genuine,
+    genuine_batch,
     kor_label,
     reassemble,
     with_label,
@@ -45,6 +46,34 @@ def test_forged_originator_signature(cluster: Cluster) -> None:
     )
     assert (summary.accepted, summary.rejected) == (0, 1)
     _refused_by_envelope(watch, "SIGNATURE_INVALID")
+
+
+def test_batch_signature_block_moved_to_another_item(cluster: Cluster) -> None:
+    """Two items of one signed batch (suite 2): the second's signature block (a genuine
+    signature, a genuine path) put on the first.  Its leaf leads to another root."""
+    first, second = genuine_batch(cluster, 4)[:2]
+    summary, watch = deliver(
+        cluster, "KOR", "JPN", reassemble(first, list(first.segments), second.signature)
+    )
+    assert (summary.accepted, summary.rejected) == (0, 1)
+    _refused_by_envelope(watch, "SIGNATURE_INVALID")
+    summary, _ = deliver(cluster, "KOR", "JPN", second.to_bytes(), key="genuine")
+    assert summary.accepted == 1, "the genuine item of the batch is still accepted"
+
+
+def test_batch_path_altered_or_suite_changed(cluster: Cluster) -> None:
+    """A path hash of a batch item bent; then the suite byte set back to 1 (one signature
+    per item), as if the block were a signature."""
+    item = genuine_batch(cluster, 4)[2]
+    block = item.signature
+    bent = reassemble(item, list(item.segments), flip(block, 4 + 5))
+    summary, watch = deliver(cluster, "KOR", "JPN", bent)
+    assert summary.rejected == 1
+    _refused_by_envelope(watch, "SIGNATURE_INVALID")
+    as_suite_1 = flip(item.to_bytes(), 5, 0x02 ^ 0x01)
+    summary, watch = deliver(cluster, "KOR", "JPN", as_suite_1, key="attack-2")
+    assert summary.rejected == 1
+    _refused_by_envelope(watch, "MALFORMED")
 
 
 def test_signature_by_an_unknown_key(cluster: Cluster) -> None:
