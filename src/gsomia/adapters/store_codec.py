@@ -20,7 +20,7 @@ from typing import Any, Final, TypeVar
 
 from gsomia.errors import GsomiaError, StoreError
 from gsomia.instants import require_aware
-from gsomia.labels import LabelSet, json_codec
+from gsomia.labels import AlternativeLabel, LabelSet, OriginatorLabel, json_codec
 from gsomia.policy import Consent, ConsentKind, Official
 from gsomia.ports import (
     ConsentRecord,
@@ -118,27 +118,35 @@ def decode(row: Any, build: Callable[[Any], R], table: str) -> R:
         ) from exc
 
 
-_LABELS_MEMO: dict[LabelSet, str] = {}
+_LABELS_MEMO: dict[OriginatorLabel | AlternativeLabel, str] = {}
 _LABELS_MEMO_ENTRIES: Final = 256
+
+
+def _label_json(label: OriginatorLabel | AlternativeLabel) -> str:
+    text = _LABELS_MEMO.get(label)
+    if text is None:
+        text = json.dumps(
+            json_codec.to_dict(label), ensure_ascii=False, separators=(",", ":"), sort_keys=True
+        )
+        if len(_LABELS_MEMO) >= _LABELS_MEMO_ENTRIES:
+            _LABELS_MEMO.clear()
+        _LABELS_MEMO[label] = text
+    return text
 
 
 def labels_text(labels: LabelSet) -> str:
     """The label set as compact JSON with sorted members (:func:`json_codec.to_dict`).
 
     Not the RFC 8785 form, which is only needed for hashing: the stdlib encoder is about ten times
-    faster, and :func:`json_codec.loads` reads either back into the same label set.  Memoized by
-    value (label sets are immutable and hashable): a batch of releases under one label encodes it
-    once; a full memo is cleared and refills (bounded, safe across threads).
+    faster, and :func:`json_codec.loads` reads either back into the same label set.  Written label
+    by label, each memoized by value (labels are immutable and hashable): the items of a batch
+    share their originator label, so it is encoded once, and a recipient's alternative label
+    (Art. 4), which names the instant it was applied and so differs per item, alone is encoded
+    each time.  Same text as ``json.dumps(to_dict(labels), sort_keys=True)`` ("alternatives"
+    sorts before "originator"); a full memo is cleared and refills (bounded, safe across threads).
     """
-    text = _LABELS_MEMO.get(labels)
-    if text is None:
-        text = json.dumps(
-            json_codec.to_dict(labels), ensure_ascii=False, separators=(",", ":"), sort_keys=True
-        )
-        if len(_LABELS_MEMO) >= _LABELS_MEMO_ENTRIES:
-            _LABELS_MEMO.clear()
-        _LABELS_MEMO[labels] = text
-    return text
+    alternatives = ",".join([_label_json(a) for a in labels.alternatives])
+    return f'{{"alternatives":[{alternatives}],"originator":{_label_json(labels.originator)}}}'
 
 
 def item_params(item: HeldItem) -> tuple[Any, ...]:

@@ -1,4 +1,5 @@
-"""The store codec's memoized instants and word lists answer exactly as the plain conversions.
+"""The store codec's memoized instants, word lists and label sets answer exactly as the plain
+conversions.
 
 ``instant`` and ``_at`` memoize (the rows of a batch share their instants); ``words`` memoizes
 tuples of text.  Whatever the zone, fold or history of calls, the text written and the instant
@@ -7,6 +8,7 @@ read back must be those of the unmemoized functions, and a bad value must fail e
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -16,6 +18,8 @@ from hypothesis import strategies as st
 
 from gsomia.adapters import store_codec as codec
 from gsomia.errors import GsomiaError
+from gsomia.labels import AlternativeLabel, LabelSet, json_codec
+from tests.conftest import make_label
 
 SEOUL, NEW_YORK = ZoneInfo("Asia/Seoul"), ZoneInfo("America/New_York")
 aware = st.datetimes(
@@ -71,3 +75,29 @@ def test_words_are_written_as_without_the_memo(values: list[str], keep_order: bo
         assert codec.words(tuple(values), keep_order=keep_order) == expected
         assert codec.words(values, keep_order=keep_order) == expected
         assert codec._words(expected) == tuple(values if keep_order else sorted(values))
+
+
+def _label_set(alternatives: int, applied: datetime) -> LabelSet:
+    originator = make_label()
+    return LabelSet(
+        originator,
+        tuple(
+            AlternativeLabel(party, level, "KOR", party, "ROK-JPN-GSOMIA-2016", 1, applied)
+            for party, level in (("JPN", "秘"), ("USA", "CONFIDENTIAL"))[:alternatives]
+        ),
+    )
+
+
+@given(st.integers(0, 2), st.lists(aware, min_size=1, max_size=4))
+def test_label_sets_are_written_as_json_dumps_writes_them(n: int, instants: list[datetime]) -> None:
+    """Written label by label from a memo (the originator's repeats, the alternatives differ
+    per item), the text is exactly the sorted compact ``json.dumps`` of ``to_dict`` and reads
+    back as the same label set."""
+    for applied in instants + instants:  # the second round hits the memo
+        labels = _label_set(n, applied)
+        text = codec.labels_text(labels)
+        plain = json.dumps(
+            json_codec.to_dict(labels), ensure_ascii=False, separators=(",", ":"), sort_keys=True
+        )
+        assert text == plain
+        assert json_codec.loads(text.encode("utf-8"), LabelSet) == labels
