@@ -25,7 +25,6 @@ cannot be an item, ``NODE_INPUT_INVALID`` and ``problem``), as a single release 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +32,7 @@ from typing import Final
 
 from gsomia.audit.records import AuditKind
 from gsomia.envelope import BatchSigner, SealSession
+from gsomia.ids import new_item_id
 from gsomia.labels import OriginatorLabel
 from gsomia.node import directory, relay
 from gsomia.node._context import Context, ident
@@ -130,7 +130,7 @@ def _plan(
 ) -> relay.PreparedRelease | _Refused:
     """Check, decide and seal one request at its own instant; nothing is written."""
     now = ctx.clock.now()
-    item_id = str(uuid.uuid4())
+    item_id = new_item_id(now)  # time-ordered: new rows land beside the last (gsomia.ids)
     if not isinstance(request, ReleaseRequest):
         return _Refused(item_id, now, "", {}, {}, "a batch holds release requests")
     r = request
@@ -194,7 +194,7 @@ def release_many(
         with ctx.store.unit_of_work() as uow:
             for _ in requests:
                 ctx.audit(
-                    uow, AuditKind.RELEASE, now, who, str(uuid.uuid4()), "deny",
+                    uow, AuditKind.RELEASE, now, who, new_item_id(now), "deny",
                     ("NODE_FORBIDDEN",),
                 )  # fmt: skip
         raise NodeForbiddenError(f"{who} may not release items of {ctx.party}")

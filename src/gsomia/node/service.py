@@ -51,13 +51,13 @@ the ``allow`` record committed.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
 from gsomia.agreements import Event
 from gsomia.audit.records import AuditKind
 from gsomia.envelope import EnvelopeError, NodeKeys, TrustStore, open_item
+from gsomia.ids import new_item_id
 from gsomia.labels import OriginatorLabel
 from gsomia.node import (
     agreement_events,
@@ -258,7 +258,7 @@ class Node:
         """
         ctx = self._deciding
         now = ctx.clock.now()
-        item_id = str(uuid.uuid4())
+        item_id = new_item_id(now)  # time-ordered (gsomia.ids)
         actor_id = actor.official.id if isinstance(actor, OfficialRecord) else actor
         who = ident(actor_id, "unknown-official")
         problem = _release_input_problem(payload, label, recipients, purpose)
