@@ -6,7 +6,16 @@ import pytest
 import starlette.requests
 
 from gsomia.audit.records import AuditKind
-from tests.unit.api.helpers import KOR_READER, RELEASER, Bench, auth, bench, release_body
+from gsomia.labels import json_codec
+from tests.unit.api.helpers import (
+    KOR_READER,
+    RELEASER,
+    Bench,
+    auth,
+    bench,
+    label_json,
+    release_body,
+)
 
 
 def test_each_item_is_released_and_answered_in_order(api: Bench) -> None:
@@ -20,6 +29,28 @@ def test_each_item_is_released_and_answered_in_order(api: Bench) -> None:
     assert api.stored("KOR")[:2] == (3, 3)
     releases = [r for r in api.audit("KOR") if r.kind is AuditKind.RELEASE]
     assert [(r.subject, r.decision) for r in releases] == [(r["item_id"], "allow") for r in results]
+
+
+def test_each_item_keeps_its_own_label_among_many(api: Bench) -> None:
+    """Labels equal to one already decoded are reused; twelve distinct ones (more than the route
+    remembers), cycled, each reach the store with their own item."""
+    labels = [
+        label_json(
+            level=("군사II급비밀", "군사III급비밀")[i % 2],
+            created=f"2026-11-23T1{i % 6}:00:00+09:00",
+        )
+        for i in range(12)
+    ]
+    items = [release_body(label=labels[i % 12], text=f"report {i}") for i in range(30)]
+    response = api.kor.post("/v1/items/batch", json={"items": items}, headers=auth(RELEASER))
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [r["released"] for r in results] == [True] * 30
+    with api.store("KOR").read() as kor:
+        for i, result in enumerate(results):
+            held = kor.item(result["item_id"])
+            assert held is not None
+            assert json_codec.to_dict(held.labels.originator) == labels[i % 12]
 
 
 def test_a_refused_item_does_not_stop_the_others(api: Bench) -> None:

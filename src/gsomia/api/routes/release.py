@@ -15,8 +15,6 @@ whole (a field, or any item's label: 422 with the item's ``index``) releases not
 
 from __future__ import annotations
 
-import json
-
 from fastapi import Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,6 +28,7 @@ from gsomia.labels import OriginatorLabel, json_codec
 from gsomia.node import MAX_RELEASE_BATCH, ReleaseRequest, ReleaseResult
 
 router = new_router("items")
+_LABELS_KEPT = 8  # distinct labels of one batch remembered while decoding it
 
 
 @router.post(
@@ -93,18 +92,21 @@ class ReleaseBatchOut(BaseModel):
 )
 def release_batch(body: ReleaseBatchIn, node: NodeDep, caller: Caller) -> Response:
     """Decide, seal and queue each item on its own; commit them all before answering."""
-    labels: dict[str, OriginatorLabel] = {}  # items of one batch often share their label
+    # Items of one batch often share their label: a label equal (as parsed JSON) to one already
+    # decoded is not decoded again.  A valid label's members are text and lists of text only, so
+    # equality here is equality of the JSON (no 1 == true == 1.0 between an accepted label and
+    # another); the last few distinct labels are kept, the rest decoded as they come.
+    seen: list[tuple[object, OriginatorLabel]] = []
     requests = []
     for index, item in enumerate(body.items):
-        key = json.dumps(item.label, sort_keys=True)
-        label = labels.get(key)
+        label = next((decoded for raw, decoded in seen if raw == item.label), None)
         if label is None:
             try:
                 label = json_codec.from_dict(item.label, OriginatorLabel)  # 422 LABEL_*
             except LabelError as exc:
                 exc.detail["index"] = index
                 raise
-            labels[key] = label
+            seen = [(item.label, label), *seen[: _LABELS_KEPT - 1]]
         requests.append(
             ReleaseRequest(item.payload(), label, item.recipients, item.topic, item.purpose)
         )
