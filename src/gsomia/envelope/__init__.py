@@ -6,13 +6,14 @@
 - :mod:`gsomia.envelope.session`: :class:`SealSession` (one ephemeral key per batch) and
   :class:`OpenCache` (the recipient's X25519 shared secrets), ADR 0015.
 - :mod:`gsomia.envelope.batch`: batch signatures (suite 2): one Ed25519 signature per sealing
-  batch over an RFC 9162 root, a path per item (ADR 0019); :func:`seal_in_batch`,
-  :class:`BatchSigner`.
+  batch over an RFC 9162 root, a path per item (ADR 0019); :mod:`gsomia.envelope.batch_seal`:
+  :func:`seal_in_batch`, :class:`BatchSigner`.
 - :mod:`gsomia.envelope.wire`: the versioned binary wire format (docs/wire-format.md).
 - :mod:`gsomia.envelope.bdo`: the label binding as a STANAG 4778 binding data object (JSON).
 - :mod:`gsomia.envelope._primitives`: the only module that touches ``cryptography.hazmat``.
 """
 
+from gsomia.envelope.batch_seal import BatchSigner, PendingItem, seal_in_batch
 from gsomia.envelope.bdo import BDO_MEDIA_TYPE, binding_data_object
 from gsomia.envelope.errors import REJECTED, Cause, EnvelopeError, SealError
 from gsomia.envelope.item import SealedItem
@@ -26,14 +27,11 @@ from gsomia.envelope.keys import (
 )
 from gsomia.envelope.seal import (
     AgreementRef,
-    BatchSigner,
     ItemInfo,
     OpenedItem,
-    PendingItem,
     open_item,
     open_stream,
     seal,
-    seal_in_batch,
     seal_stream,
 )
 from gsomia.envelope.session import OpenCache, SealSession

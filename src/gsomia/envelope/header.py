@@ -210,7 +210,7 @@ class Header:
         )
 
     def __post_init__(self) -> None:
-        if self.suite not in SUITES or type(self.suite) is not int:
+        if type(self.suite) is not int or self.suite not in SUITES:
             raise ValueError(f"suite must be one of {sorted(SUITES)}")
 
 

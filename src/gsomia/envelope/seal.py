@@ -26,9 +26,10 @@ Sealing (wire format in docs/wire-format.md)
    co-recipient knows it; hashing the ciphertext stops a co-recipient from forging another payload
    under the originator's signature.  The signature is written last, after the final segment (as
    in OpenPGP's one-pass signatures, RFC 9580 §5.4), so sealing is a single pass over the input.
-5. Or, for a batch (:func:`seal_in_batch`, suite 2), one signature for all the batch's items over
-   the RFC 9162 root of their to-be-signed bytes, each item ending with its path to that root
-   (:mod:`gsomia.envelope.batch`, ADR 0019).  Every item still verifies on its own.
+5. Or, for a batch (:func:`gsomia.envelope.batch_seal.seal_in_batch`, suite 2), one signature
+   for all the batch's items over the RFC 9162 root of their to-be-signed bytes, each item ending
+   with its path to that root (:mod:`gsomia.envelope.batch`, ADR 0019).  Every item still
+   verifies on its own.
 
 Opening
 -------
@@ -86,20 +87,17 @@ __all__ = [
     "DEFAULT_MAX_SKEW",
     "REJECTED",
     "AgreementRef",
-    "BatchSigner",
     "Cause",
     "EnvelopeError",
     "ItemInfo",
     "OpenCache",
     "OpenedItem",
-    "PendingItem",
     "SealError",
     "SealSession",
     "SealedItem",
     "open_item",
     "open_stream",
     "seal",
-    "seal_in_batch",
     "seal_stream",
 ]
 
@@ -356,115 +354,6 @@ def _seal_segments(
         records = [sealer.seal(piece, final) for piece, final in _rechunk(payload, segment_size)]
         return records, sealer.to_be_signed()
     raise SealError("payload must be bytes or an iterable of bytes", code="SEAL_PAYLOAD")
-
-
-class PendingItem:
-    """An item sealed in a batch (suite 2) whose signature block comes when the batch is signed
-    (:meth:`BatchSigner.sign`).  Until then it has no bytes: :meth:`to_bytes` raises."""
-
-    __slots__ = ("_block", "_header", "_records", "tbs")
-
-    def __init__(self, header: wire.HeaderFields, records: Sequence[bytes], tbs: bytes) -> None:
-        self._header = header
-        self._records = tuple(records)
-        self.tbs = tbs  # what the batch tree's leaf holds (docs/wire-format.md §4)
-        self._block: bytes | None = None
-
-    @property
-    def item_id(self) -> str:
-        """The item's id."""
-        return self._header.item_id
-
-    @property
-    def seal_digest(self) -> bytes:
-        """SHA-256 of the to-be-signed bytes: the item's digest in both audit logs."""
-        return sha256(self.tbs).digest()
-
-    @property
-    def item(self) -> SealedItem:
-        """The sealed item, once its batch is signed."""
-        if self._block is None:
-            raise SealError("the batch of this item is not signed yet", code="SEAL_UNSIGNED")
-        return SealedItem.of_fields(self._header, self._records, self._block)
-
-    def to_bytes(self) -> bytes:
-        """The item as on the wire, once its batch is signed."""
-        return self.item.to_bytes()
-
-    def __repr__(self) -> str:
-        state = "signed" if self._block is not None else "unsigned"
-        return f"PendingItem({self._header.item_id!r}, {state})"
-
-
-class BatchSigner:
-    """The items of one sealing batch, signed at once (suite 2, :mod:`gsomia.envelope.batch`).
-
-    Seal each item with :func:`seal_in_batch` (``signer=`` this), then call :meth:`sign` once:
-    ONE Ed25519 signature over the RFC 9162 root of their to-be-signed bytes, and each item gets
-    its signature block.  All items of a batch are signed by one key (the first item's sender's
-    current key).  Not thread-safe: one caller at a time, like a
-    :class:`~gsomia.envelope.session.SealSession`.
-    """
-
-    __slots__ = ("_key", "_pending")
-
-    def __init__(self) -> None:
-        self._pending: list[PendingItem] = []
-        self._key: prim.SigningKey | None = None
-
-    def __len__(self) -> int:
-        return len(self._pending)
-
-    def _add(self, pending: PendingItem, key: prim.SigningKey) -> None:
-        if self._key is None:
-            self._key = key
-        elif key is not self._key:
-            raise SealError("one batch is signed by one key", code="SEAL_SENDER")
-        if len(self._pending) >= batch.MAX_BATCH_ITEMS:
-            raise SealError(
-                f"a signed batch holds at most {batch.MAX_BATCH_ITEMS} items", code="SEAL_BATCH"
-            )
-        self._pending.append(pending)
-
-    def sign(self) -> None:
-        """Sign every item sealed since the last call (nothing to do if there is none)."""
-        pending, key = self._pending, self._key
-        if not pending or key is None:
-            return
-        blocks = batch.sign_batch(key, [p.tbs for p in pending])
-        for p, block in zip(pending, blocks, strict=True):
-            p._block = block
-        self._pending, self._key = [], None
-
-    def __repr__(self) -> str:
-        return f"BatchSigner(<{len(self._pending)} unsigned>)"
-
-
-def seal_in_batch(
-    payload: bytes | Iterable[bytes],
-    label: Label,
-    recipients: Mapping[str, PublicKeyRecord],
-    agreement_ref: tuple[str, int],
-    sender: NodeKeys,
-    now: datetime,
-    item_id: str | None = None,
-    *,
-    signer: BatchSigner,
-    segment_size: int = wire.DEFAULT_SEGMENT_SIZE,
-    session: SealSession | None = None,
-) -> PendingItem:
-    """:func:`seal` in suite 2: the item is signed with the rest of ``signer``'s batch, by
-    :meth:`BatchSigner.sign`.  Same arguments and checks as :func:`seal`."""
-    if not isinstance(signer, BatchSigner):
-        raise SealError("signer must be a BatchSigner", code="SEAL_BATCH")
-    header, payload_key, signing_key = _start(
-        label, recipients, agreement_ref, sender, now, item_id, segment_size, session,
-        wire.SUITE_BATCH,
-    )  # fmt: skip
-    records, tbs = _seal_segments(header, payload_key, payload, segment_size)
-    pending = PendingItem(header, records, tbs)
-    signer._add(pending, signing_key)
-    return pending
 
 
 def _rechunk(chunks: Iterable[bytes], size: int) -> Iterable[tuple[bytes, bool]]:

@@ -9,7 +9,7 @@ second spelling of an item for an attacker to exploit.
 Layout (all integers big-endian)::
 
     item      = preamble header-body segment+ signature
-    preamble  = "GSMA" version:u8=1 suite:u8=1 header-len:u32
+    preamble  = "GSMA" version:u8=1 suite:u8=1|2 header-len:u32
     header-body (header-len bytes)
               = core recipients
     core      = item-id:str8 created:i64(µs since 1970-01-01Z) sender:3 sender-kid:8

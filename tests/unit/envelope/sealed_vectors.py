@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from gsomia.envelope import _primitives as prim
+from gsomia.envelope.batch_seal import BatchSigner, PendingItem, seal_in_batch
 from gsomia.envelope.item import SealedItem
 from gsomia.envelope.keys import KeyGeneration, NodeKeys, PublicKeyRecord, TrustStore
-from gsomia.envelope.seal import BatchSigner, PendingItem, seal, seal_in_batch
+from gsomia.envelope.seal import seal
 from gsomia.labels import json_codec
 from gsomia.labels.model import (
     RELEASABLE_TO,
