@@ -27,7 +27,7 @@ def run_bench(name: str, *args: str) -> dict:
 
 def test_envelope_bench_smoke() -> None:
     result = run_bench("envelope.py", "--n", "30", "--peer-n", "3", "--passes", "1")
-    for key in ("seal_p50_ms", "open_p50_ms", "seal_open_p50_ms"):
+    for key in ("seal_p50_ms", "open_p50_ms", "seal_open_p50_ms", "seal_open_p50_ms_signed_batch"):
         assert result["ours"][key] > 0
     assert "seal_p50_ms" in result["otdf"] or "error" in result["otdf"]
 
