@@ -48,6 +48,7 @@ from gsomia.envelope import (
     BatchSigner,
     NodeKeys,
     OpenCache,
+    PublicKeyRecord,
     SealSession,
     TrustStore,
     open_item,
@@ -112,10 +113,15 @@ def figures(seals: list[float], opens: list[float]) -> dict[str, Any]:
 Runner = Callable[[], tuple[float, float]]
 
 
-def ours() -> tuple[Runner, Runner]:
+def parties() -> tuple[NodeKeys, NodeKeys, TrustStore, dict[str, PublicKeyRecord]]:
+    """KOR (the sender), JPN (who opens), JPN's trust in KOR, and the two recipients' keys."""
     kor, jpn, usa = (NodeKeys.generate(p, T0) for p in ("KOR", "JPN", "USA"))
     trust = TrustStore().add_bundle(kor.public_bundle())
-    recipients = {"JPN": jpn.current.enc, "USA": usa.current.enc}
+    return kor, jpn, trust, {"JPN": jpn.current.enc, "USA": usa.current.enc}
+
+
+def ours() -> tuple[Runner, Runner]:
+    kor, jpn, trust, recipients = parties()
     shared = label()
     counter = iter(range(1, 10**9))
 
@@ -137,9 +143,7 @@ def ours() -> tuple[Runner, Runner]:
 
 def ours_batched(batch: int) -> Runner:
     """Seal in sessions of ``batch`` items, open with one cache (what the nodes do)."""
-    kor, jpn, usa = (NodeKeys.generate(p, T0) for p in ("KOR", "JPN", "USA"))
-    trust = TrustStore().add_bundle(kor.public_bundle())
-    recipients = {"JPN": jpn.current.enc, "USA": usa.current.enc}
+    kor, jpn, trust, recipients = parties()
     shared = label()
     cache = OpenCache()
     state = [SealSession(), batch]  # the session, items left in it
@@ -164,9 +168,7 @@ def ours_batched(batch: int) -> Runner:
 
 def ours_signed_batch(batch: int) -> Runner:
     """Seal and sign batches of ``batch`` items (suite 2); open each item with one cache."""
-    kor, jpn, usa = (NodeKeys.generate(p, T0) for p in ("KOR", "JPN", "USA"))
-    trust = TrustStore().add_bundle(kor.public_bundle())
-    recipients = {"JPN": jpn.current.enc, "USA": usa.current.enc}
+    kor, jpn, trust, recipients = parties()
     shared = label()
     cache = OpenCache()
     queue: list[tuple[bytes, float]] = []  # the sealed batch, last item first; per-item time
