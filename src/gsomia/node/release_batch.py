@@ -11,11 +11,12 @@ each request, in order, is checked, decided by :func:`gsomia.policy.release` at 
 per first hop with its hub approvals (:func:`gsomia.node.relay.prepare_release`): nothing is
 written yet, and sealing, the costly part, runs outside the store's lock.  The sealed items are
 signed together, one Ed25519 signature over the RFC 9162 root of their to-be-signed bytes, each
-item carrying its path (suite 2, ADR 0019; every item still verifies on its own).  Last, ONE unit of work
-writes, for every item in request order, exactly what a single release would have written: the
-held copy, one outbox message per first hop and one ``release`` audit record per recipient, or,
-for a refused item, its ``deny`` records only.  That unit may also carry the releases other
-threads commit at the same moment (group commit, :mod:`gsomia.node._group`).  The unit commits (``synchronous=FULL``) before
+item carrying its path (suite 2, ADR 0019; every item still verifies on its own).  Item ids are
+time-ordered (:mod:`gsomia.ids`, ADR 0020).  Last, ONE unit of work writes, for every item in
+request order, exactly what a single release would have written: the held copy, one outbox
+message per first hop and one ``release`` audit record per recipient, or, for a refused item, its
+``deny`` records only.  That unit may also carry the releases other threads commit at the same
+moment (group commit, :mod:`gsomia.node._group`).  The unit commits (``synchronous=FULL``) before
 the results are returned, so no caller learns of a release that is not durable; a failure of the
 unit rolls every item back and raises, and the caller may send the batch again (new item ids).
 
