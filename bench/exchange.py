@@ -21,16 +21,20 @@ Figures, from the nodes' own audit logs once both are stopped:
   poll), which shares the same two cores.
 
 ``--batch N`` releases N items per call of ``POST /v1/items/batch`` (one commit holds them all);
-``--batch 1`` one per call of ``POST /v1/items``.  Defaults: 2,000 items from 4 clients in
+``--batch 1`` one per call of ``POST /v1/items``.  ``--api-workers N`` (default 1) runs KOR with N
+API worker processes (``gsomia node serve --api-workers``, ADR 0021) and spreads the clients over
+them; ``0`` sends them to the serving process itself.  KOR's CPU figure adds its workers'.  Defaults: 2,000 items from 4 clients in
 batches of 100.  Target (PRODUCT.md §7): ≥ 2,000 items/s on this 2-core machine, nothing lost.
 Usage::
 
-    .venv/bin/python bench/exchange.py [--items 2000] [--clients 4] [--batch 100] [--json]
+    .venv/bin/python bench/exchange.py [--items 2000] [--clients 4] [--batch 100]
+                                       [--api-workers 1] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import sys
@@ -68,9 +72,13 @@ def _bodies(n: int) -> list[dict[str, Any]]:
 
 
 def _release(
-    cluster: LocalCluster, bodies: list[dict[str, Any]], batch: int, errors: list[str]
+    cluster: LocalCluster,
+    bodies: list[dict[str, Any]],
+    batch: int,
+    errors: list[str],
+    worker: int | None,
 ) -> None:
-    client = cluster.nodes["KOR"].client("kor-release-1")
+    client = cluster.nodes["KOR"].client("kor-release-1", worker=worker)
     for start in range(0, len(bodies), batch):
         chunk = bodies[start : start + batch]
         try:
@@ -95,15 +103,23 @@ def _wait_settled(cluster: LocalCluster, timeout: float) -> bool:
     return False
 
 
+def _worker_pids(parent: int) -> list[int]:
+    """The API worker processes of a serving node: its children (``/proc``)."""
+    children = Path(f"/proc/{parent}/task/{parent}/children")
+    with contextlib.suppress(OSError):
+        return [int(pid) for pid in children.read_text().split()]
+    return []
+
+
 def _pid(cluster: LocalCluster, party: str) -> int:
     process = cluster.nodes[party].process
     assert process is not None, f"{party} is not running"
     return process.pid
 
 
-def run(items: int, clients: int, batch: int) -> dict[str, Any]:
+def run(items: int, clients: int, batch: int, api_workers: int = 1) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="gsomia-bench-") as tmp:
-        cluster = LocalCluster(Path(tmp), ("KOR", "JPN"))
+        cluster = LocalCluster(Path(tmp), ("KOR", "JPN"), api_workers=api_workers)
         cluster.create(datetime.now(UTC) - timedelta(days=1))
         cluster.start()
         try:
@@ -111,11 +127,16 @@ def run(items: int, clients: int, batch: int) -> dict[str, Any]:
             bodies = _bodies(items)
             errors: list[str] = []
             shares = [bodies[i::clients] for i in range(clients)]
-            threads = [
-                threading.Thread(target=_release, args=(cluster, share, batch, errors))
-                for share in shares
+            threads = [  # the clients spread over KOR's API workers, if any (ADR 0021)
+                threading.Thread(
+                    target=_release,
+                    args=(cluster, share, batch, errors, i % api_workers if api_workers else None),
+                )
+                for i, share in enumerate(shares)
             ]
-            meter = CpuMeter({p: [_pid(cluster, p)] for p in ("KOR", "JPN")}, None)
+            groups = {p: [_pid(cluster, p)] for p in ("KOR", "JPN")}
+            groups["KOR"] += _worker_pids(_pid(cluster, "KOR"))
+            meter = CpuMeter(groups, None)
             meter.start()
             started = time.perf_counter()
             own = time.process_time()
@@ -147,6 +168,7 @@ def run(items: int, clients: int, batch: int) -> dict[str, Any]:
         "items": items,
         "clients": clients,
         "batch": batch,
+        "api_workers": api_workers,
         "released": len(released_at),
         "items_per_s": round(len(receipted_at) / span, 1) if span > 0 else None,
         "wall_s": round(wall, 2),
@@ -167,9 +189,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--items", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--batch", type=int, default=100, help="items per API call (1: one by one)")
+    parser.add_argument(
+        "--api-workers",
+        type=int,
+        default=1,
+        help="KOR's API worker processes, the clients spread over them (0: the serving process "
+        "takes the releases itself; default 1, ADR 0021)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    result = run(args.items, args.clients, args.batch)
+    result = run(args.items, args.clients, args.batch, args.api_workers)
     if args.json:
         print(json.dumps(result, indent=2))
     else:

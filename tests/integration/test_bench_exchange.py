@@ -1,7 +1,8 @@
 """Smoke run of bench/exchange.py (issue 4 §4): two node processes, nothing lost or duplicated.
 
 No wall-clock thresholds: the run must settle, lose and duplicate nothing, and leave both audit
-logs verifiable, whether the items go one per call or in batches.
+logs verifiable, whether the items go one per call or in batches, through the serving process's
+API or an API worker's (ADR 0021).
 """
 
 from __future__ import annotations
@@ -27,9 +28,13 @@ def _exchange() -> ModuleType:
     return module
 
 
-@pytest.mark.parametrize(("items", "clients", "batch"), [(200, 2, 50), (60, 2, 1)])
-def test_exchange_bench_loses_and_duplicates_nothing(items: int, clients: int, batch: int) -> None:
-    result: dict[str, Any] = _exchange().run(items, clients, batch)
+@pytest.mark.parametrize(
+    ("items", "clients", "batch", "api_workers"), [(200, 2, 50, 1), (60, 2, 1, 0)]
+)
+def test_exchange_bench_loses_and_duplicates_nothing(
+    items: int, clients: int, batch: int, api_workers: int
+) -> None:
+    result: dict[str, Any] = _exchange().run(items, clients, batch, api_workers)
     assert result["settled"] is True
     assert result["released"] == items
     assert result["refused_calls"] == 0

@@ -41,11 +41,17 @@ Lists are paginated: `limit` 1..1000 and the opaque `after` cursor a page gives 
 
 
 def create_app(
-    node: Node, *, max_body: int = DEFAULT_MAX_BODY, tracks: TrackIngest | None = None
+    node: Node,
+    *,
+    max_body: int = DEFAULT_MAX_BODY,
+    tracks: TrackIngest | None = None,
+    worker: bool = False,
 ) -> FastAPI:
     """The API of ``node``: request bodies above ``max_body`` bytes are refused with 413.
 
-    ``tracks`` is the serving node's track ingest and hub (a new one by default).
+    ``tracks`` is the serving node's track ingest and hub (a new one by default).  ``worker``:
+    the API of an API worker process (ADR 0021), without track ingest (503 ``NODE_API_WORKER``)
+    and without the dashboard, which the serving process keeps.
     """
     app = FastAPI(
         title=f"gsomia node API ({node.party})",
@@ -55,13 +61,15 @@ def create_app(
         redoc_url=None,
     )
     bind(app.state, node)
-    tracks = tracks or TrackIngest(node, TrackHub())
-    bind_tracks(app.state, tracks)
+    if not worker:
+        tracks = tracks or TrackIngest(node, TrackHub())
+        bind_tracks(app.state, tracks)
     problems.install(app)
     for router in ROUTERS:
         app.include_router(router)
     refusals.remember_routes(app, ROUTERS)
-    app.include_router(web_router(node, buffer=tracks.hub))  # the dashboard (gsomia.web, issue 6)
+    if tracks is not None and not worker:  # the dashboard (gsomia.web, issue 6)
+        app.include_router(web_router(node, buffer=tracks.hub))
     app.add_middleware(BodyLimitMiddleware, max_body=max_body)
     app.add_middleware(GuardMiddleware)
     openapi.install(app)

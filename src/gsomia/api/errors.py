@@ -12,6 +12,7 @@ face can see.  Each becomes an RFC 9457 problem through :meth:`GsomiaError.to_pr
     MethodNotAllowedError    METHOD_NOT_ALLOWED      405  the route exists, not with this method
     ReleaseRefusedError      RELEASE_REFUSED         403  the policy refused a release (Art. 6)
     ForwardRefusedError      FORWARD_REFUSED         403  the policy refused a forward (Art. 6)
+    ApiWorkerError           NODE_API_WORKER         503  track ingest asked of an API worker
     HttpError                HTTP_<status>                any other HTTP-level refusal
     InternalError            INTERNAL                500  a defect of ours; nothing leaks
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 from gsomia.errors import DeniedError, GsomiaError, InputError, NotFoundError
 
 __all__ = [
+    "ApiWorkerError",
     "BodyTooLargeError",
     "CursorInvalidError",
     "ForwardRefusedError",
@@ -34,6 +36,15 @@ __all__ = [
     "RouteNotFoundError",
     "http_error",
 ]
+
+
+class ApiWorkerError(GsomiaError):
+    """A route an API worker process does not serve: the node's main API does (ADR 0021)."""
+
+    code = "NODE_API_WORKER"
+    status = 503
+    exit_code = 6
+    title = "Not served by an API worker"
 
 
 class JsonInvalidError(InputError):

@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from gsomia.cli._parser import Subparsers, add_command, party_arg
 from gsomia.cli.node_cot import add_cot_commands
 from gsomia.cli.output import emit_json
 from gsomia.errors import InputError
+from gsomia.runtime.api_worker import MAX_API_WORKERS, serve_api_worker
 from gsomia.runtime.config import KEYS_DIR, RUN_FILE, data_dir_of, init_store, load_config
 from gsomia.runtime.host import NodeHost
 from gsomia.runtime.setup import add_peer, init_node
@@ -83,12 +85,44 @@ def cmd_serve(args: argparse.Namespace, now: datetime) -> int:
     if data is None:
         raise InputError('give --data DIR, or data = "DIR" in the --config file',
                          code="CONFIG_MISSING")  # fmt: skip
-    host = NodeHost(data, _passphrase(args), clock=clock, config_file=args.config)
+    worker_arguments: list[str] = []  # what an API worker needs to open the same node
+    if args.config is not None:
+        worker_arguments += ["--config", str(args.config)]
+    if args.scenario_clock is not None:
+        worker_arguments += ["--scenario-clock", str(args.scenario_clock)]
+    host = NodeHost(
+        data,
+        _passphrase(args),
+        clock=clock,
+        config_file=args.config,
+        api_workers=args.api_workers,
+        worker_arguments=worker_arguments,
+    )
     if args.json:
         emit_json({"party": host.config.party, "api": host.config.api_url,
                    "channel": host.config.channel_url, "transport": host.config.transport,
-                   "store": host.config.store.kind})  # fmt: skip
+                   "store": host.config.store.kind, "api_workers": args.api_workers})  # fmt: skip
     host.serve_forever()
+    return 0
+
+
+def cmd_api_worker(args: argparse.Namespace, now: datetime) -> int:
+    """One API worker process of a serving node (started by ``node serve --api-workers``)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    clock = None if args.scenario_clock is None else ScenarioClock(args.scenario_clock)
+    data = args.data or (data_dir_of(args.config) if args.config else None)
+    if data is None:
+        raise InputError("give --data DIR", code="CONFIG_MISSING")
+    passphrase = sys.stdin.buffer.read()  # the serving process writes it, then closes
+    serve_api_worker(
+        data,
+        passphrase,
+        listen_fd=args.listen_fd,
+        wake_fd=args.wake_fd,
+        parent=args.parent,
+        clock=clock,
+        config_file=args.config,
+    )
     return 0
 
 
@@ -182,6 +216,27 @@ def add_node_commands(top: Subparsers) -> None:
         help="demos and drills only: read the current instant from FILE (time flows on from "
         "when it was written) instead of the system clock",
     )
+    p.add_argument(
+        "--api-workers",
+        type=int,
+        default=0,
+        choices=range(MAX_API_WORKERS + 1),
+        metavar="N",
+        help="also serve the REST API from N worker processes, each on its own address listed "
+        "in run/node.json (api_workers): releases from their clients run on other cores "
+        f"(0-{MAX_API_WORKERS}, default 0; docs/operations.md, ADR 0021)",
+    )
+    # Started by `node serve --api-workers` only: the passphrase comes on standard input.
+    p = sub.add_parser(
+        "api-worker", help="internal: one API worker process, started by serve --api-workers"
+    )
+    p.set_defaults(handler=cmd_api_worker, json=False)
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--config", type=Path)
+    p.add_argument("--scenario-clock", type=Path)
+    p.add_argument("--listen-fd", type=int, required=True)
+    p.add_argument("--wake-fd", type=int, required=True)
+    p.add_argument("--parent", type=int, required=True)
     p = add(sub, "info", cmd_info, "the node's addresses, peers, keys and whether it serves")
     data(p)
     add_cot_commands(sub)  # issue 5: CoT listeners and client certificates

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from gsomia.envelope.keys import NodeKeys, TrustStore
 from gsomia.errors import InputError
-from gsomia.ports import Channel, Clock, Store
+from gsomia.ports import Channel, ChannelError, Clock, Inbound, Store
 
 if TYPE_CHECKING:
     from gsomia.runtime.config import NodeConfig
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 __all__ = [
     "TRANSPORTS",
     "NatsSettings",
+    "OfflineChannel",
     "StoreSettings",
     "apply_environment",
     "open_channel",
@@ -250,6 +251,40 @@ def open_store(config: NodeConfig, data: Path) -> Store:
     if settings.schema:
         return PostgresStore(dsn, schema=settings.schema)
     return PostgresStore.for_node(dsn, config.party)
+
+
+class OfflineChannel:
+    """A channel that talks to no partner: for a node being set up (``node init``), and for an
+    API worker process, whose serving process delivers and receives (ADR 0021).
+
+    Sending raises :class:`~gsomia.ports.ChannelError` (saying ``why``), as for a partner that
+    is down, so what a use case would send at once stays queued in the outbox; receiving gives
+    nothing.
+    """
+
+    def __init__(self, party: str, why: str) -> None:
+        self._party = party
+        self._why = why
+
+    @property
+    def party(self) -> str:
+        """This node's party."""
+        return self._party
+
+    def send(self, party: str, payload: bytes, *, idempotency_key: str) -> None:
+        """Refuse, saying why."""
+        raise ChannelError(self._why)
+
+    def receive(self, *, limit: int = 100, timeout: float = 0.0) -> list[Inbound]:
+        """Nothing."""
+        return []
+
+    def refusals(self) -> list[tuple[str, int]]:
+        """Nothing."""
+        return []
+
+    def close(self) -> None:
+        """Nothing to close."""
 
 
 def open_channel(config: NodeConfig, keys: NodeKeys, trust: TrustStore, clock: Clock) -> Channel:

@@ -61,10 +61,13 @@ class NodeProcess:
     process: subprocess.Popen[bytes] | None = None
     api_url: str = ""
     tokens: dict[str, str] = field(default_factory=dict)
+    api_worker_urls: list[str] = field(default_factory=list)
 
-    def client(self, official: str = "officer") -> ApiClient:
-        """An API client acting as ``official`` (``officer``: the first security officer)."""
-        return ApiClient(self.api_url, self.tokens[official])
+    def client(self, official: str = "officer", *, worker: int | None = None) -> ApiClient:
+        """An API client acting as ``official`` (``officer``: the first security officer), on
+        the node's main API or, given ``worker``, on that API worker's (ADR 0021)."""
+        url = self.api_url if worker is None else self.api_worker_urls[worker]
+        return ApiClient(url, self.tokens[official])
 
 
 @dataclass(frozen=True)
@@ -88,8 +91,10 @@ class LocalCluster:
         *,
         clock_file: Path | None = None,
         say: Callable[[str], None] = lambda _: None,
+        api_workers: int = 0,
     ) -> None:
         self.workdir = Path(workdir)
+        self.api_workers = api_workers  # per node (ADR 0021)
         self.parties = tuple(parties)
         self.clock_file = clock_file
         self.say = say
@@ -172,6 +177,8 @@ class LocalCluster:
                    "--data", str(node.data), "--passphrase-file", str(self.passphrase_file)]  # fmt: skip
         if self.clock_file is not None:
             command += ["--scenario-clock", str(self.clock_file)]
+        if self.api_workers:
+            command += ["--api-workers", str(self.api_workers)]
         with open(node.data / "node.log", "ab") as log:
             node.process = subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
                 command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
@@ -192,6 +199,7 @@ class LocalCluster:
                 info = json.loads(run.read_text(encoding="utf-8"))
                 if info.get("pid") == node.process.pid:
                     node.api_url = info["api"]
+                    node.api_worker_urls = list(info.get("api_workers", []))
                     self.say(f"{node.party} node serving (pid {node.process.pid})")
                     return
             time.sleep(0.05)

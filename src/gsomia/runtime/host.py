@@ -28,12 +28,18 @@ SIGTERM (the file is removed).
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import logging
 import os
+import select
 import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Final
@@ -45,10 +51,11 @@ from gsomia.adapters.keystore_files import load_keys, load_trust
 from gsomia.adapters.store_handle import StoreHandle
 from gsomia.api import create_app
 from gsomia.catalog import builtin_registry
-from gsomia.errors import GsomiaError
+from gsomia.errors import GsomiaError, InputError
 from gsomia.node import Node
 from gsomia.ports import Clock
 from gsomia.registry import Registry
+from gsomia.runtime.api_worker import MAX_API_WORKERS
 from gsomia.runtime.channels import open_channel, open_store, open_track_stream, settler
 from gsomia.runtime.config import KEYS_DIR, RUN_FILE, NodeConfig, load_config
 from gsomia.runtime.tracks_host import TracksHost
@@ -81,7 +88,11 @@ class NodeHost:
         registry: Registry | None = None,
         clock: Clock | None = None,
         config_file: Path | None = None,
+        api_workers: int = 0,
+        worker_arguments: Sequence[str] = (),
     ) -> None:
+        if isinstance(api_workers, bool) or not 0 <= api_workers <= MAX_API_WORKERS:
+            raise InputError(f"api workers: 0 to {MAX_API_WORKERS}", code="CONFIG_INVALID")
         self.data = Path(data)
         self.config: NodeConfig = load_config(self.data, file=config_file, environ=os.environ)
         self.clock = clock or SystemClock()
@@ -127,6 +138,15 @@ class NodeHost:
         self._threads: list[threading.Thread] = []
         if isinstance(self.store, StoreHandle):  # a release, relay, receipt… wakes the sender
             self.store.on_enqueue = self._kick.set
+        # API worker processes (ADR 0021, gsomia.runtime.api_worker): their listening sockets,
+        # processes and addresses; the pipe on which their commits wake our sender.
+        self._api_workers = api_workers
+        self._worker_arguments = tuple(worker_arguments)
+        self._passphrase = passphrase if api_workers else b""
+        self._listeners: list[socket.socket] = []
+        self._workers: list[subprocess.Popen[bytes]] = []
+        self.api_worker_urls: list[str] = []
+        self._wake: tuple[int, int] | None = None
 
     # ------------------------------------------------------------------------------ lifecycle
 
@@ -157,15 +177,19 @@ class NodeHost:
         sender.start()
         receiver.start()
         self.tracks.start()  # CoT listeners, if configured
+        if self._api_workers:
+            self._start_workers()
         self._write_run_file()
 
     def stop(self) -> None:
-        """Stop both threads, then close the channel and the store."""
+        """Stop the API workers and both threads, then close the channel and the store."""
         self._stop.set()
+        self._stop_workers()
         self._api.should_exit = True
         for thread in self._threads:
             if thread.is_alive():
                 thread.join(timeout=10)
+        self._close_worker_ends()
         with contextlib.suppress(OSError):
             (self.data / RUN_FILE).unlink()
         self.tracks.stop()
@@ -187,6 +211,7 @@ class NodeHost:
                 if not all(t.is_alive() for t in self._threads):
                     log.error("a node thread stopped; shutting down")
                     break
+                self._restart_dead_workers()
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
@@ -223,6 +248,111 @@ class NodeHost:
             if summary.messages:
                 self._kick.set()  # room in the window, or receipts to send
 
+    # ------------------------------------------------------------------------- API workers
+
+    def _start_workers(self) -> None:
+        """Open a listening socket per worker, start the workers on them (ADR 0021)."""
+        self._wake = os.pipe()
+        waker = threading.Thread(target=self._wake_loop, name="gsomia-wake", daemon=True)
+        self._threads.append(waker)
+        waker.start()
+        host = self.config.api[0]
+        for _ in range(self._api_workers):
+            listener = socket.create_server((host, 0), backlog=256)
+            self._listeners.append(listener)
+            port = listener.getsockname()[1]
+            self.api_worker_urls.append(f"http://{host}:{port}")
+            self._workers.append(self._spawn_worker(listener, self.api_worker_urls[-1]))
+        for worker, url in zip(self._workers, self.api_worker_urls, strict=True):
+            self._wait_worker(worker, url)
+
+    def _wait_worker(self, worker: subprocess.Popen[bytes], url: str) -> None:
+        """Return once the worker answers ``GET /v1/health`` (the node is ready only then)."""
+        host, port = url.removeprefix("http://").rsplit(":", 1)
+        deadline = time.monotonic() + _START_TIMEOUT
+        while time.monotonic() < deadline:
+            if worker.poll() is not None:
+                break
+            connection = http.client.HTTPConnection(host, int(port), timeout=1.0)
+            try:
+                connection.request("GET", "/v1/health")
+                if connection.getresponse().status == 200:
+                    return
+            except OSError:
+                pass
+            finally:
+                connection.close()
+            time.sleep(0.05)
+        self.stop()
+        raise GsomiaError(f"the API worker at {url} did not start", code="NODE_START_FAILED")
+
+    def _spawn_worker(self, listener: socket.socket, url: str) -> subprocess.Popen[bytes]:
+        assert self._wake is not None
+        wake = self._wake[1]
+        command = [
+            sys.executable, "-m", "gsomia.cli.main", "node", "api-worker",
+            "--data", str(self.data), "--listen-fd", str(listener.fileno()),
+            "--wake-fd", str(wake), "--parent", str(os.getpid()), *self._worker_arguments,
+        ]  # fmt: skip
+        worker = subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
+            command, stdin=subprocess.PIPE, pass_fds=(listener.fileno(), wake)
+        )
+        assert worker.stdin is not None
+        with contextlib.suppress(BrokenPipeError):
+            worker.stdin.write(self._passphrase)  # never in arguments or the environment
+        worker.stdin.close()
+        log.info("API worker %d serving %s", worker.pid, url)
+        return worker
+
+    def _restart_dead_workers(self) -> None:
+        """Replace a worker that exited, on the same listening socket (so the same address)."""
+        for i, worker in enumerate(self._workers):
+            if worker.poll() is not None and not self._stop.is_set():
+                log.error("API worker %d exited (%s); starting another", worker.pid,
+                          worker.returncode)  # fmt: skip
+                try:
+                    self._workers[i] = self._spawn_worker(
+                        self._listeners[i], self.api_worker_urls[i]
+                    )
+                except OSError as exc:  # e.g. out of processes: try again in half a second
+                    log.error("API worker could not start: %s", exc)
+
+    def _wake_loop(self) -> None:
+        """Wake the sender when a worker's commit queued an outbox message."""
+        assert self._wake is not None
+        readable = self._wake[0]
+        while not self._stop.is_set():
+            try:
+                ready, _, _ = select.select([readable], [], [], IDLE_WAIT)
+                if ready:
+                    os.read(readable, 4096)
+            except (OSError, ValueError):  # closed at shutdown
+                return
+            if ready:
+                self._kick.set()
+
+    def _stop_workers(self) -> None:
+        for worker in self._workers:
+            if worker.poll() is None:
+                worker.terminate()
+        for worker in self._workers:
+            try:
+                worker.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
+        self._workers = []
+
+    def _close_worker_ends(self) -> None:
+        for listener in self._listeners:
+            listener.close()
+        self._listeners = []
+        if self._wake is not None:
+            for fd in self._wake:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            self._wake = None
+
     def _write_run_file(self) -> None:
         path = self.data / RUN_FILE
         path.parent.mkdir(mode=0o700, exist_ok=True)
@@ -233,6 +363,7 @@ class NodeHost:
             "channel": getattr(self.channel, "url", None),
             "cot": self.tracks.run_info(),
             "links": self.tracks.link_info(),  # partner track links (ADR 0012)
+            "api_workers": list(self.api_worker_urls),  # more of the REST API (ADR 0021)
         }
         temporary = path.with_suffix(".tmp")
         temporary.write_text(json.dumps(info) + "\n", encoding="utf-8")

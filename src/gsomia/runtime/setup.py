@@ -38,8 +38,8 @@ from gsomia.errors import GsomiaError, InputError, StoreError
 from gsomia.markings import validate_party
 from gsomia.node import Node
 from gsomia.policy import Official
-from gsomia.ports import ChannelError, Inbound, OfficialRecord, Role, Store
-from gsomia.runtime.channels import StoreSettings, open_store, postgres_target
+from gsomia.ports import OfficialRecord, Role, Store
+from gsomia.runtime.channels import OfflineChannel, StoreSettings, open_store, postgres_target
 from gsomia.runtime.config import CONFIG_FILE, KEYS_DIR, NodeConfig, load_config, save_config
 
 __all__ = ["InitResult", "add_peer", "free_port", "init_node"]
@@ -55,27 +55,7 @@ class InitResult:
     fingerprint: str
 
 
-class _Offline:
-    """A channel for setting up: sends nothing, receives nothing (the node is not serving)."""
-
-    def __init__(self, party: str) -> None:
-        self._party = party
-
-    @property
-    def party(self) -> str:
-        return self._party
-
-    def send(self, party: str, payload: bytes, *, idempotency_key: str) -> None:
-        raise ChannelError("the node is being set up and does not send")
-
-    def receive(self, *, limit: int = 100, timeout: float = 0.0) -> list[Inbound]:
-        return []
-
-    def refusals(self) -> list[tuple[str, int]]:
-        return []
-
-    def close(self) -> None:
-        return None
+_SETTING_UP = "the node is being set up and does not send"
 
 
 class _At:
@@ -184,8 +164,8 @@ def _claim_schema(settings: StoreSettings, party: str, data: Path) -> Callable[[
 def _bootstrap(store: Store, keys: NodeKeys, record: OfficialRecord, now: datetime) -> str:
     try:
         node = Node(
-            keys.party, builtin_registry(), store, _Offline(keys.party), keys, TrustStore(),
-            _At(now),
+            keys.party, builtin_registry(), store, OfflineChannel(keys.party, _SETTING_UP), keys,
+            TrustStore(), _At(now),
         )  # fmt: skip
         return node.bootstrap(record)
     finally:

@@ -157,3 +157,22 @@ def test_the_websocket_takes_frames_and_closes_on_a_bad_token_or_an_oversized_fr
         pass
     assert refused.value.code == 1008
     assert ingest.hub.published == 2
+
+
+def test_an_api_worker_refuses_tracks_and_serves_no_dashboard() -> None:
+    """ADR 0021: a worker process's API has no hub; tracks go to the node's main API."""
+    cluster = kor_cluster()
+    client = ProblemClient(create_app(cluster.nodes["KOR"], worker=True))
+    body = {"messages": [to_dict(m) for m in kor_messages()[:1]]}
+    answer = client.post("/v1/tracks", json=body, headers=bearer(KOR_SENSOR_FEED))
+    assert (answer.status_code, answer.json()["code"]) == (503, "NODE_API_WORKER")
+    stats = client.get("/v1/tracks/stats", headers=bearer(KOR_SO))
+    assert (stats.status_code, stats.json()["code"]) == (503, "NODE_API_WORKER")
+    with (
+        pytest.raises(WebSocketDisconnect) as closed,
+        client.websocket_connect("/v1/tracks/ws", headers=bearer(KOR_SENSOR_FEED)),
+    ):
+        pass
+    assert (closed.value.code, closed.value.reason) == (1013, "NODE_API_WORKER")
+    assert client.get("/web/").status_code == 404
+    assert client.get("/v1/health").status_code == 200  # the rest of the API is served

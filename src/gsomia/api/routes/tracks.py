@@ -18,7 +18,8 @@ answer frame (:func:`ingest_tracks_ws`), for sensors that stream.
 node started, messages published, subscribers connected.
 
 The hub and the ingest are the serving node's (:mod:`gsomia.runtime.tracks_host`);
-:func:`bind_tracks` attaches them to the app.
+:func:`bind_tracks` attaches them to the app.  An API worker process (ADR 0021) has none: there
+these routes answer 503 ``NODE_API_WORKER`` (the WebSocket closes with 1013).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from gsomia import strictjson
+from gsomia.api.errors import ApiWorkerError
 from gsomia.api.routing import Caller, NodeDep, new_router, node_of
 from gsomia.errors import GsomiaError, TrackError
 from gsomia.node import Node, NodeForbiddenError
@@ -56,8 +58,17 @@ def bind_tracks(app_state: Any, ingest: TrackIngest) -> None:
     setattr(app_state, _STATE, ingest)
 
 
+def _bound(app_state: Any) -> TrackIngest | None:
+    return cast(TrackIngest | None, getattr(app_state, _STATE, None))
+
+
 async def _tracks(request: Request) -> TrackIngest:
-    return cast(TrackIngest, getattr(request.app.state, _STATE))
+    tracks = _bound(request.app.state)
+    if tracks is None:  # an API worker process (ADR 0021): the hub is the serving process's
+        raise ApiWorkerError(
+            "this is an API worker of the node: send tracks to the node's main API"
+        )
+    return tracks
 
 
 Tracks = Annotated[TrackIngest, Depends(_tracks)]
@@ -158,7 +169,10 @@ async def ingest_tracks_ws(websocket: WebSocket) -> None:
     :data:`MAX_FRAME`, closes it (1003, 1009).
     """
     node = cast(Node, node_of(websocket.app))
-    tracks = cast(TrackIngest, getattr(websocket.app.state, _STATE))
+    tracks = _bound(websocket.app.state)
+    if tracks is None:  # an API worker process (ADR 0021): 1013, try again later elsewhere
+        await websocket.close(code=1013, reason=ApiWorkerError.code)
+        return
     scheme, _, token = websocket.headers.get("authorization", "").partition(" ")
     try:
         record = await run_in_threadpool(
