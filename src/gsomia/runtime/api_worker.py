@@ -29,8 +29,8 @@ writer lock (ADR 0008).
   the sender's idle wait (:data:`gsomia.runtime.host.IDLE_WAIT`), never an item.
 - **Lifetime.** The serving process stops its workers when it stops.  A worker asks the kernel
   to end it when its parent dies (Linux ``PR_SET_PDEATHSIG``), so ``kill -9`` of the serving
-  process leaves no worker behind serving a node whose sender is gone; where that is not
-  available it looks for its parent every second.
+  process leaves no worker behind serving a node whose sender is gone; it also looks for its
+  parent every second, where that signal is not available.
 - **What a worker refuses.** Track ingest (``POST /v1/tracks``, ``/v1/tracks/ws``,
   ``GET /v1/tracks/stats``) answers 503 ``NODE_API_WORKER``; the dashboard is not served.  A
   notice a worker would send at once (Art. 17 breach reports) is queued and delivered by the
@@ -53,6 +53,7 @@ from typing import Final
 
 import uvicorn
 
+from gsomia.adapters.clock import SystemClock
 from gsomia.adapters.keystore_files import load_keys, load_trust
 from gsomia.adapters.store_handle import StoreHandle
 from gsomia.api import create_app
@@ -71,7 +72,8 @@ log = logging.getLogger("gsomia.node")
 
 
 def _die_with_parent(parent: int) -> None:
-    """End this process when ``parent`` ends (Linux), or watch for it (elsewhere)."""
+    """End this process when ``parent`` ends: the kernel's signal on Linux, and a look at the
+    parent every second everywhere (a backstop where the signal is not available)."""
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             libc = ctypes.CDLL(None, use_errno=True)
@@ -110,8 +112,6 @@ def serve_api_worker(
 ) -> None:
     """Serve the node's REST API on the inherited listening socket until SIGTERM or SIGINT."""
     _die_with_parent(parent)
-    from gsomia.adapters.clock import SystemClock  # noqa: PLC0415 (after the parent check)
-
     config = load_config(data, file=config_file, environ=os.environ)
     keys = load_keys(data / KEYS_DIR, passphrase)
     trust = load_trust(data / KEYS_DIR)
