@@ -14,7 +14,8 @@ import pytest
 from gsomia.adapters import keystore_files as ks
 from gsomia.envelope import _primitives as prim
 from gsomia.envelope.keys import KeyMaterialError, PublicKeyBundle
-from gsomia.envelope.seal import open_item, seal
+from gsomia.envelope.opening import open_item
+from gsomia.envelope.seal import seal
 from gsomia.labels.model import RELEASABLE_TO, Category, CategoryType, OriginatorLabel
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)

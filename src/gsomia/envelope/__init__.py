@@ -1,8 +1,9 @@
 """Sealed items: keys, the seal/open recipe, the wire format and the STANAG 4778 export.
 
 - :mod:`gsomia.envelope.keys`: a node's keys, partners' public keys, the trust store (pure).
-- :mod:`gsomia.envelope.seal`: :func:`seal`, :func:`open_item`, :func:`seal_stream`,
-  :func:`open_stream` — X25519/HKDF/AES-GCM key wrap, AES-256-GCM STREAM segments, Ed25519.
+- :mod:`gsomia.envelope.seal` (:func:`seal`, :func:`seal_stream`) and
+  :mod:`gsomia.envelope.opening` (:func:`open_item`, :func:`open_stream`) — X25519/HKDF/AES-GCM
+  key wrap, AES-256-GCM STREAM segments, Ed25519; :mod:`gsomia.envelope.info`, what they return.
 - :mod:`gsomia.envelope.session`: :class:`SealSession` (one ephemeral key per batch) and
   :class:`OpenCache` (the recipient's X25519 shared secrets), ADR 0015.
 - :mod:`gsomia.envelope.batch`: batch signatures (suite 2): one Ed25519 signature per sealing
@@ -16,6 +17,7 @@
 from gsomia.envelope.batch_seal import BatchSigner, PendingItem, seal_in_batch
 from gsomia.envelope.bdo import BDO_MEDIA_TYPE, binding_data_object
 from gsomia.envelope.errors import REJECTED, Cause, EnvelopeError, SealError
+from gsomia.envelope.info import AgreementRef, ItemInfo, OpenedItem
 from gsomia.envelope.item import SealedItem
 from gsomia.envelope.keys import (
     KeyLookupError,
@@ -25,15 +27,8 @@ from gsomia.envelope.keys import (
     PublicKeyRecord,
     TrustStore,
 )
-from gsomia.envelope.seal import (
-    AgreementRef,
-    ItemInfo,
-    OpenedItem,
-    open_item,
-    open_stream,
-    seal,
-    seal_stream,
-)
+from gsomia.envelope.opening import open_item, open_stream
+from gsomia.envelope.seal import seal, seal_stream
 from gsomia.envelope.session import OpenCache, SealSession
 
 __all__ = [

@@ -3,8 +3,8 @@
 Opening a sealed item can fail for many reasons; telling the sender *which* one turns the
 receiver into an oracle (Vaudenay, "Security Flaws Induced by CBC Padding", EUROCRYPT 2002;
 Bleichenbacher, CRYPTO 1998).  So, like pyca/cryptography's Fernet (every bad token is the same
-``InvalidToken``), every failure of :func:`~gsomia.envelope.seal.open_item` and
-:func:`~gsomia.envelope.seal.open_stream` raises :class:`EnvelopeError` with the code
+``InvalidToken``), every failure of :func:`~gsomia.envelope.opening.open_item` and
+:func:`~gsomia.envelope.opening.open_stream` raises :class:`EnvelopeError` with the code
 ``ENVELOPE_REJECTED`` and the fixed message :data:`REJECTED`.  The precise cause is kept in the
 attribute :attr:`EnvelopeError.cause` — a stable :class:`Cause` — for the node's audit log only:
 it is not in ``str()``, ``repr()``, ``args``, ``detail`` or the RFC 9457 problem document.

@@ -39,7 +39,7 @@ def parse_item(
     Every segment head is checked (:func:`check_segment_head`: index, final flag, length) and
     exactly one signature must follow the final segment: 64 bytes in suite 1, a whole signature
     block (:mod:`gsomia.envelope.batch`) in suite 2.  :meth:`SealedItem.from_bytes` and
-    :func:`~gsomia.envelope.seal.open_item` both parse through here.
+    :func:`~gsomia.envelope.opening.open_item` both parse through here.
     """
     if not isinstance(data, _BYTES_LIKE):
         raise _bad()
@@ -85,7 +85,7 @@ class SealedItem:
     here keeps its header as the :class:`HeaderFields` it was built or parsed as, and builds the
     :class:`Header` only when ``header`` is first read: the usual path, ``seal(...).to_bytes()``,
     never needs it.  An item built by a caller from a :class:`Header` has no such fields, so
-    :func:`~gsomia.envelope.seal.open_item` checks its header against its bytes.
+    :func:`~gsomia.envelope.opening.open_item` checks its header against its bytes.
     """
 
     __slots__ = ("_fields", "_header", "header_bytes", "segments", "signature")

@@ -11,7 +11,7 @@ the work a label costs per item is done once per label:
 
 A memo maps its key to what a deterministic function of that key returns, so a hit is the answer
 the function would give; nothing is trusted for having been seen before.  The decoding memo is
-filled only by a successful decoding, which :func:`~gsomia.envelope.seal.open_item` asks for only
+filled only by a successful decoding, which :func:`~gsomia.envelope.opening.open_item` asks for only
 after the signature verified.  Only labels of at most :data:`MAX_MEMO_BYTES` are kept, at most
 :data:`MEMO_ENTRIES` of each kind; a full memo is cleared (atomic, so safe across threads) and
 refills at once.

@@ -130,7 +130,7 @@ _ITEM_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")  # fullmatch: 
 
 
 class Reader(Protocol):
-    """What :func:`~gsomia.envelope.seal.open_stream` reads from (a binary file, a socket file)."""
+    """What :func:`~gsomia.envelope.opening.open_stream` reads from (a binary file, a socket file)."""
 
     def read(self, size: int = -1, /) -> bytes: ...
 

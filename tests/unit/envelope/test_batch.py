@@ -30,7 +30,7 @@ from gsomia.envelope import _primitives as prim
 from gsomia.envelope.bdo import binding_data_object, verify_binding_data_object
 from gsomia.envelope.errors import Cause, SealError
 from gsomia.envelope.item import SealedItem
-from gsomia.envelope.seal import open_item, open_stream
+from gsomia.envelope.opening import open_item, open_stream
 from tests.unit.envelope.test_seal import (
     AGREEMENT,
     JPN,

@@ -15,9 +15,11 @@ from hypothesis import strategies as st
 from gsomia.envelope import _primitives as prim
 from gsomia.envelope import label_memo, wire
 from gsomia.envelope.errors import Cause, EnvelopeError, SealError
+from gsomia.envelope.info import AgreementRef
 from gsomia.envelope.item import SealedItem, parse_item
 from gsomia.envelope.keys import NodeKeys, TrustStore
-from gsomia.envelope.seal import AgreementRef, open_item, seal
+from gsomia.envelope.opening import open_item
+from gsomia.envelope.seal import seal
 from gsomia.labels import json_codec
 from gsomia.labels.model import RELEASABLE_TO, Category, CategoryType, OriginatorLabel
 

@@ -16,9 +16,11 @@ from gsomia.envelope import _primitives as prim
 from gsomia.envelope import wire
 from gsomia.envelope.bdo import BDO_MEDIA_TYPE, binding_data_object, verify_binding_data_object
 from gsomia.envelope.errors import REJECTED, Cause, EnvelopeError, SealError
+from gsomia.envelope.info import AgreementRef
 from gsomia.envelope.item import SealedItem
 from gsomia.envelope.keys import NodeKeys, TrustStore
-from gsomia.envelope.seal import AgreementRef, open_item, open_stream, seal, seal_stream
+from gsomia.envelope.opening import open_item, open_stream
+from gsomia.envelope.seal import seal, seal_stream
 from gsomia.labels import json_codec
 from gsomia.labels.model import (
     RELEASABLE_TO,

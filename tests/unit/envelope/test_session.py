@@ -22,7 +22,8 @@ from gsomia.envelope import OpenCache, SealSession, segments
 from gsomia.envelope import _primitives as prim
 from gsomia.envelope.errors import Cause, EnvelopeError, SealError
 from gsomia.envelope.item import SealedItem
-from gsomia.envelope.seal import open_item, open_stream, seal
+from gsomia.envelope.opening import open_item, open_stream
+from gsomia.envelope.seal import seal
 from gsomia.envelope.session import SharedSecretCache
 from gsomia.errors import InputError
 from tests.unit.envelope import sealed_vectors as sv

@@ -19,7 +19,8 @@ from gsomia.envelope import _primitives as prim
 from gsomia.envelope import batch, wire
 from gsomia.envelope.errors import Cause, EnvelopeError
 from gsomia.envelope.item import SealedItem
-from gsomia.envelope.seal import open_item, open_stream, seal_stream
+from gsomia.envelope.opening import open_item, open_stream
+from gsomia.envelope.seal import seal_stream
 from tests.unit.envelope import sealed_vectors as sv
 
 VECTORS = sv.load()

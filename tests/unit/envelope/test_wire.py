@@ -15,7 +15,8 @@ from gsomia.envelope import wire
 from gsomia.envelope.errors import Cause, EnvelopeError, SealError
 from gsomia.envelope.item import SealedItem, parse_item
 from gsomia.envelope.keys import NodeKeys, TrustStore
-from gsomia.envelope.seal import open_item, seal
+from gsomia.envelope.opening import open_item
+from gsomia.envelope.seal import seal
 from gsomia.labels.model import RELEASABLE_TO, Category, CategoryType, OriginatorLabel
 
 T0 = datetime(2024, 5, 1, tzinfo=UTC)
