@@ -21,6 +21,7 @@ import pytest
 
 from gsomia.adapters.sqlite_audit import SqliteAuditLog
 from gsomia.adapters.sqlite_store import SCHEMA_VERSION, STORE_FILE, SqliteStore
+from gsomia.adapters.sqlite_store import schema as schema_module
 from gsomia.adapters.sqlite_store import store as store_module
 from gsomia.adapters.sqlite_store.schema import APPLICATION_ID
 from gsomia.audit.merkle import MerkleTree
@@ -120,6 +121,52 @@ def test_files_settings_and_schema(tmp_path: Path) -> None:
         assert versions == [(v,) for v in range(1, SCHEMA_VERSION + 1)]
         with pytest.raises(sqlite3.IntegrityError, match="never deleted"):
             other.execute("DELETE FROM items")
+    finally:
+        other.close()
+
+
+def _overflow_pages(db: sqlite3.Connection, table: str) -> int:
+    query = "SELECT count(*) FROM dbstat WHERE name = ? AND pagetype = 'overflow'"
+    return int(db.execute(query, (table,)).fetchone()[0])
+
+
+def test_receipts_of_a_kib_stay_in_their_leaves_and_migrate_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Version 6 (ADR 0022): a batch receipt's token (about 1,070 bytes) spilled to an overflow
+    page of its own in the WITHOUT ROWID table of versions 1-5; in the rowid table it does not.
+    A version 5 store migrates with every row, and the table keeps its key and guards."""
+    path = tmp_path / "node.db"
+    tokens = [secrets.token_bytes(1070) for _ in range(40)]
+
+    def write(store: SqliteStore, first: int) -> None:
+        with store.unit_of_work() as uow:
+            for n, token in enumerate(tokens[first : first + 20], start=first):
+                uow.record_receipt(receipt(f"item-{n:02d}", token=token))
+
+    with monkeypatch.context() as m:  # a store of version 5, as the release before wrote it
+        m.setattr(schema_module, "MIGRATIONS", schema_module.MIGRATIONS[:5])
+        m.setattr(schema_module, "SCHEMA_VERSION", 5)
+        with SqliteStore(path) as old:
+            write(old, 0)
+            assert _overflow_pages(old._db, "receipts") == 20  # one page per receipt
+    with SqliteStore(path) as store:
+        assert store.migrated_from == 5
+        write(store, 20)
+        assert _overflow_pages(store._db, "receipts") == 0
+        with store.read() as reader:
+            assert [reader.receipt(f"item-{n:02d}", "JPN", ReceiptDirection.RECEIVED).token
+                    for n in range(40)] == tokens  # fmt: skip
+        with store.unit_of_work() as uow:  # the primary key is kept: the first one stands
+            again = uow.record_receipt(receipt("item-00"))
+        assert again.duplicate
+        assert again.value.token == tokens[0]
+    other = sqlite3.connect(path)
+    try:
+        with pytest.raises(sqlite3.IntegrityError, match="never deleted"):
+            other.execute("DELETE FROM receipts")
+        with pytest.raises(sqlite3.IntegrityError, match="never change"):
+            other.execute("UPDATE receipts SET at = 'x'")
     finally:
         other.close()
 

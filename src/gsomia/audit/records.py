@@ -197,6 +197,9 @@ class AuditRecord:
     agreement: str | None = None
     table_version: int | None = None
     detail: Mapping[str, DetailValue] = field(default_factory=lambda: MappingProxyType({}))
+    _entry: bytes | None = field(default=None, init=False, repr=False, compare=False)
+    """:meth:`to_bytes`, once computed: a record is built and encoded before the unit of work
+    that appends it, so the store's write lock is not held for it (ADR 0022)."""
 
     def __post_init__(self) -> None:
         # Each field is tested the cheap way first (exact type, one compiled pattern, or a detail
@@ -301,6 +304,9 @@ class AuditRecord:
         in that order; ``detail`` is sorted on construction), and strings take the escapes of
         §3.2.2.2, which are the standard library encoder's (:func:`json.encoder.encode_basestring`).
         """
+        entry = self._entry
+        if entry is not None:
+            return entry
         agreement, decision, version = self.agreement, self.decision, self.table_version
         text = "".join(
             (
@@ -332,7 +338,9 @@ class AuditRecord:
                 "}",
             )
         )
-        return text.encode("utf-8")
+        entry = text.encode("utf-8")
+        object.__setattr__(self, "_entry", entry)
+        return entry
 
     @classmethod
     def from_bytes(cls, data: bytes | bytearray) -> AuditRecord:

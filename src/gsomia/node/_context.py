@@ -102,18 +102,12 @@ class Context:
         detail: Mapping[str, DetailValue] | None = None,
     ) -> int:
         """Append one audit record in ``uow``; its index once the unit commits."""
-        record = AuditRecord(
-            kind=kind,
-            at=at,
-            actor=actor,
-            subject=subject,
-            decision=decision,
-            reasons=reasons,
-            agreement=agreement,
-            table_version=table_version,
-            detail=dict(detail or {}),
-        )
-        return uow.append_audit(record)
+        return uow.append_audit(
+            record(
+                kind, at, actor, subject, decision, reasons,
+                agreement=agreement, table_version=table_version, detail=detail,
+            )
+        )  # fmt: skip
 
     def audit_alone(
         self,
@@ -128,3 +122,32 @@ class Context:
         """Audit a refusal in a unit of work of its own (nothing else is written)."""
         with self.store.unit_of_work() as uow:
             return self.audit(uow, kind, at, actor, subject, decision, reasons, detail=detail)
+
+
+def record(
+    kind: AuditKind,
+    at: datetime,
+    actor: str,
+    subject: str,
+    decision: str,
+    reasons: tuple[str, ...],
+    *,
+    agreement: str | None = None,
+    table_version: int | None = None,
+    detail: Mapping[str, DetailValue] | None = None,
+) -> AuditRecord:
+    """An audit record, already encoded (:meth:`AuditRecord.to_bytes` keeps its bytes): built
+    before a unit of work, appending it there costs the store's write lock no encoding."""
+    built = AuditRecord(
+        kind=kind,
+        at=at,
+        actor=actor,
+        subject=subject,
+        decision=decision,
+        reasons=reasons,
+        agreement=agreement,
+        table_version=table_version,
+        detail=dict(detail or {}),
+    )
+    built.to_bytes()
+    return built

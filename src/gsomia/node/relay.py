@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final
 
-from gsomia.audit.records import AuditKind
+from gsomia.audit.records import AuditKind, AuditRecord
 from gsomia.envelope import (
     BatchSigner,
     PendingItem,
@@ -63,7 +63,7 @@ from gsomia.envelope import (
 from gsomia.envelope.keys import KeyLookupError
 from gsomia.errors import GsomiaError
 from gsomia.labels import LabelSet, OriginatorLabel
-from gsomia.node._context import Context
+from gsomia.node._context import Context, record
 from gsomia.node._custody import Proof, item_binding
 from gsomia.node.framing import item_frame
 from gsomia.node.results import ReleaseResult
@@ -80,6 +80,7 @@ __all__ = [
     "PreparedRelease",
     "Relay",
     "RelayPlan",
+    "ReleaseWrites",
     "approval_id",
     "commit",
     "commit_release",
@@ -87,6 +88,7 @@ __all__ = [
     "plan",
     "prepare_release",
     "refuse",
+    "release_writes",
     "write_release",
 ]
 
@@ -258,41 +260,54 @@ def prepare_release(
     )
 
 
-def write_release(ctx: Context, uow: UnitOfWork, release: PreparedRelease) -> ReleaseResult:
-    """Store the held copy, enqueue one message per first hop, keep the approvals and audit one
-    ``release`` record per recipient, in ``uow`` (the caller's unit of work)."""
+@dataclass(frozen=True, slots=True)
+class ReleaseWrites:
+    """The rows of one prepared release, built before its unit of work (:func:`release_writes`):
+    under the store's write lock only the writes themselves run (ADR 0022)."""
+
+    item_id: str
+    decisions: dict[str, Decision]
+    held: HeldItem
+    consents: tuple[ConsentRecord, ...]
+    messages: tuple[tuple[OutboxMessage, bytes], ...]  # (message, digest its receipt quotes)
+    records: tuple[AuditRecord, ...]  # encoded (gsomia.node._context.record)
+
+
+def release_writes(release: PreparedRelease) -> ReleaseWrites:
+    """The held copy, one message per first hop with its approvals, and one ``release`` audit
+    record per recipient, of a prepared release (a batch's items once the batch is signed)."""
     r = release
     item_id, hops = r.item_id, r.hops
     sealed = {hop: item.to_bytes() for hop, item in r.sealed.items()}
     first = next(iter(hops))
-    indexes = []
-    uow.put_item(
-        HeldItem(
-            item_id,
-            LabelSet(r.label),
-            r.topic,
-            sealed[first],
-            r.now,
-            agreement=hops[first].decision.agreement,
-            table_version=hops[first].decision.table_version,
-        )
+    held = HeldItem(
+        item_id,
+        LabelSet(r.label),
+        r.topic,
+        sealed[first],
+        r.now,
+        agreement=hops[first].decision.agreement,
+        table_version=hops[first].decision.table_version,
     )
     digests = {hop: hashlib.sha256(body).digest() for hop, body in sealed.items()}
-    for hop in hops:
-        proofs = tuple(p.token for p in r.approvals[hop])
-        for proof in r.approvals[hop]:
-            uow.put_consent(ConsentRecord(proof.consent, proof.token))
-        uow.enqueue(
+    consents = tuple(ConsentRecord(p.consent, p.token) for hop in hops for p in r.approvals[hop])
+    messages = tuple(
+        (
             OutboxMessage(
                 key=f"{item_id}:{hop}",
                 recipient=hop,
                 kind=_ITEM_KIND,
                 subject=item_id,
-                payload=item_frame(r.topic, r.purpose, sealed[hop], proofs),
+                payload=item_frame(
+                    r.topic, r.purpose, sealed[hop], tuple(p.token for p in r.approvals[hop])
+                ),
                 created=r.now,
             ),
-            digest=digests[hop],  # what the hop's receipt quotes: settled without a re-read
+            digests[hop],  # what the hop's receipt quotes: settled without a re-read
         )
+        for hop in hops
+    )
+    records = []
     for recipient, decision in r.decisions.items():
         hop = decision.path[1]
         detail: dict[str, str | int | None] = {
@@ -305,14 +320,27 @@ def write_release(ctx: Context, uow: UnitOfWork, release: PreparedRelease) -> Re
         }
         if hop != recipient:
             detail |= {"hub": hop, "approval": approval_id(item_id, recipient)}
-        indexes.append(
-            ctx.audit(
-                uow, AuditKind.RELEASE, r.now, r.who, item_id, "allow", decision.codes,
+        records.append(
+            record(
+                AuditKind.RELEASE, r.now, r.who, item_id, "allow", decision.codes,
                 agreement=decision.agreement, table_version=decision.table_version,
                 detail=detail,
             )
         )  # fmt: skip
-    return ReleaseResult(item_id, True, r.decisions, (), tuple(indexes))
+    return ReleaseWrites(item_id, r.decisions, held, consents, messages, tuple(records))
+
+
+def write_release(uow: UnitOfWork, release: PreparedRelease | ReleaseWrites) -> ReleaseResult:
+    """Store the held copy, enqueue one message per first hop, keep the approvals and audit one
+    ``release`` record per recipient, in ``uow`` (the caller's unit of work)."""
+    w = release if isinstance(release, ReleaseWrites) else release_writes(release)
+    uow.put_item(w.held)
+    for consent in w.consents:
+        uow.put_consent(consent)
+    for message, digest in w.messages:
+        uow.enqueue(message, digest=digest)
+    indexes = tuple(uow.append_audit(r) for r in w.records)
+    return ReleaseResult(w.item_id, True, w.decisions, (), indexes)
 
 
 def commit_release(
@@ -339,8 +367,8 @@ def commit_release(
     )
     if not isinstance(prepared, PreparedRelease):
         return prepared
-    done = prepared  # one commit with other threads' releases (gsomia.node._group)
-    return ctx.group.run(ctx.store, lambda uow: write_release(ctx, uow, done))
+    done = release_writes(prepared)  # one commit with other threads' releases (node._group)
+    return ctx.group.run(ctx.store, lambda uow: write_release(uow, done))
 
 
 # ------------------------------------------------------------------------------------ hub

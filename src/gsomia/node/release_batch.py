@@ -153,8 +153,8 @@ def _plan(
 
 
 def _write(ctx: Context, uow: UnitOfWork, who: str, plan: object) -> ReleaseResult:
-    if isinstance(plan, relay.PreparedRelease):
-        return relay.write_release(ctx, uow, plan)
+    if isinstance(plan, relay.ReleaseWrites):
+        return relay.write_release(uow, plan)
     assert isinstance(plan, _Refused)
     if plan.problem is None:
         return write_refusal(
@@ -204,7 +204,10 @@ def release_many(
     plans = [_plan(ctx, who, request, session, signer) for request in requests]
     session.close()
     signer.sign()
-    return ctx.group.run(ctx.store, lambda uow: [_write(ctx, uow, who, plan) for plan in plans])
+    writes = [  # the rows, built before the unit of work: its lock is held for writes only
+        relay.release_writes(p) if isinstance(p, relay.PreparedRelease) else p for p in plans
+    ]
+    return ctx.group.run(ctx.store, lambda uow: [_write(ctx, uow, who, w) for w in writes])
 
 
 def _official(ctx: Context, official_id: object) -> OfficialRecord | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -73,6 +74,17 @@ def test_records_are_immutable() -> None:
         record.actor = "someone-else"  # type: ignore[misc]
     with pytest.raises(TypeError):
         record.detail["to"] = "USA"  # type: ignore[index]
+
+
+def test_the_kept_encoding_is_the_records_own() -> None:
+    """to_bytes keeps its bytes (ADR 0022); equality, hashing and a changed copy ignore them."""
+    encoded, fresh = sample(), sample()
+    assert encoded.to_bytes() is encoded.to_bytes()
+    assert encoded == fresh
+    assert hash(encoded) == hash(fresh)
+    changed = dataclasses.replace(encoded, subject="item-0002")
+    assert changed.to_bytes() == EXPECTED.replace(b"item-0001", b"item-0002")
+    assert "_entry" not in repr(encoded)
 
 
 def test_minimal_record_and_kinds_from_strings() -> None:

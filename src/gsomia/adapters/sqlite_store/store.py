@@ -19,6 +19,7 @@ from gsomia.adapters.sqlite_store import queries as q
 from gsomia.adapters.sqlite_store.reader import AuditState, SqliteReader, load_audit, prefix
 from gsomia.adapters.sqlite_store.schema import migrate
 from gsomia.adapters.sqlite_store.uow import SqliteUnitOfWork
+from gsomia.adapters.sqlite_store.writer_lock import WriterLock
 from gsomia.adapters.store_handle import StoreHandle
 from gsomia.errors import StoreError
 from gsomia.ports import Store
@@ -31,9 +32,10 @@ class SqliteStore(StoreHandle):
     """A :class:`~gsomia.ports.Store` in the SQLite file at ``path`` (created if missing).
 
     Thread-safe: units of work and reads of one store object are serialised by a lock.  Several
-    processes may open one file; SQLite's write lock (``BEGIN IMMEDIATE``, waiting up to
-    ``timeout`` seconds) orders their units of work, and each re-reads the audit log's size under
-    that lock before appending.  One node process per file is the intended use.
+    processes may open one file (a serving node and its API workers, ADR 0021): they take turns
+    to write by a ``flock`` beside the file (:mod:`.writer_lock`, ADR 0022), then SQLite's write
+    lock (``BEGIN IMMEDIATE``, waiting up to ``timeout`` seconds) orders their units of work, and
+    each re-reads the audit log's size under that lock before appending.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 10.0) -> None:
@@ -49,6 +51,11 @@ class SqliteStore(StoreHandle):
                 self._path, timeout=timeout, isolation_level=None, check_same_thread=False
             )
         try:
+            self._writer = WriterLock(self._path, timeout)
+        except BaseException:
+            self._db.close()
+            raise
+        try:
             with self._wrap("open"):
                 mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
                 if str(mode).lower() != "wal":
@@ -62,6 +69,7 @@ class SqliteStore(StoreHandle):
                 self.migrated_from = migrate(self._db, self._path)
                 self._audit: AuditState = load_audit(self._db)
         except BaseException:
+            self._writer.close()
             self._db.close()
             raise
 
@@ -113,7 +121,7 @@ class SqliteStore(StoreHandle):
 
         When this returns, the commit is on disk (WAL fsynced, ``synchronous=FULL``).
         """
-        with self._enter() as db:
+        with self._enter() as db, self._writer.held():
             with self._wrap("begin"):
                 db.execute("BEGIN IMMEDIATE")
                 self._sync(db)
@@ -177,6 +185,7 @@ class SqliteStore(StoreHandle):
                         db.execute("COMMIT")
 
     def _release(self) -> None:
+        self._writer.close()
         with self._wrap("close"):
             self._db.close()
 
