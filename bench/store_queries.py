@@ -105,12 +105,16 @@ _COPY = {  # one doubling round: rows of ids below the offset copied to ids offs
         "agreement, table_version, received_from, derived_from, state, state_changed "
         "FROM items WHERE item_id < {below}"
     ),
-    "outbox": (
-        "INSERT INTO outbox ({seq_col}key, recipient, kind, subject, payload, created, state, "
-        "attempts, next_attempt, last_attempt, last_error, settled) SELECT {seq_val}"
-        "{new_subject} || ':JPN', recipient, kind, {new_subject}, payload, created, state, "
+    "outbox": (  # one message per item, enqueued in order: item i has seq i + 1
+        "INSERT INTO outbox (seq, key, recipient, kind, subject, created, state, "
+        "attempts, next_attempt, last_attempt, last_error, settled) SELECT seq + {offset}, "
+        "{new_subject} || ':JPN', recipient, kind, {new_subject}, created, state, "
         "attempts, next_attempt, last_attempt, last_error, settled FROM outbox "
         "WHERE subject < {below} ORDER BY seq"
+    ),
+    "outbox_payloads": (
+        "INSERT INTO outbox_payloads (seq, payload) SELECT seq + {offset}, payload "
+        "FROM outbox_payloads WHERE seq <= {count} ORDER BY seq"
     ),
     "receipts": (
         "INSERT INTO receipts SELECT {new_id}, party, direction, token, at FROM receipts "
@@ -130,12 +134,8 @@ def _copy_sql(kind: str, offset: int, count: int) -> list[str]:
     below = f"'{_item_id(count)}'"
     return [
         _COPY["items"].format(new_id=renumber("item_id"), below=below),
-        _COPY["outbox"].format(
-            seq_col="" if kind == "sqlite" else "seq, ",
-            seq_val="" if kind == "sqlite" else f"seq + {offset}, ",
-            new_subject=renumber("subject"),
-            below=below,
-        ),
+        _COPY["outbox"].format(offset=offset, new_subject=renumber("subject"), below=below),
+        _COPY["outbox_payloads"].format(offset=offset, count=count),
         _COPY["receipts"].format(new_id=renumber("item_id"), below=below),
     ]
 

@@ -171,6 +171,51 @@ def test_receipts_of_a_kib_stay_in_their_leaves_and_migrate_unchanged(
         other.close()
 
 
+def test_outbox_payloads_move_to_their_own_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Version 7 (ADR 0022): a version 6 store's messages keep their payloads, now rows of
+    ``outbox_payloads`` that never change; the ``outbox`` row a claim rewrites is small."""
+    path = tmp_path / "node.db"
+    payloads = [secrets.token_bytes(2000) for _ in range(3)]
+    with monkeypatch.context() as m:  # a store of version 6, as the release before wrote it
+        m.setattr(schema_module, "MIGRATIONS", schema_module.MIGRATIONS[:6])
+        m.setattr(schema_module, "SCHEMA_VERSION", 6)
+        SqliteStore(path).close()
+    db = sqlite3.connect(path)
+    with db:
+        for n, payload in enumerate(payloads):
+            db.execute(
+                "INSERT INTO outbox (key, recipient, kind, subject, payload, created, state, "
+                "attempts, next_attempt) VALUES (?, 'JPN', 'item', ?, ?, "
+                "'2024-05-01T09:00:00.000000Z', 'pending', 0, '2024-05-01T09:00:00.000000Z')",
+                (f"item-{n}:JPN", f"item-{n}", payload),
+            )
+    db.close()
+    with SqliteStore(path) as store:
+        assert store.migrated_from == 6
+        with store.unit_of_work() as uow:
+            claimed = uow.record_attempt("item-0:JPN", at=T0, next_attempt=T0)
+            uow.enqueue(message("item-3:JPN", subject="item-3"))
+        assert claimed.message.payload == payloads[0]
+        with store.read() as reader:
+            stored = [reader.outbox_entry(f"item-{n}:JPN") for n in range(3)]
+            assert [e.message.payload for e in stored if e is not None] == payloads
+            new = reader.outbox_entry("item-3:JPN")
+            assert new is not None
+            assert new.message.payload == b"sealed item-3:JPN"
+        columns = [row[1] for row in store._db.execute("PRAGMA table_info(outbox)")]
+        assert "payload" not in columns
+    other = sqlite3.connect(path)
+    try:
+        with pytest.raises(sqlite3.IntegrityError, match="never deleted"):
+            other.execute("DELETE FROM outbox_payloads")
+        with pytest.raises(sqlite3.IntegrityError, match="never change"):
+            other.execute("UPDATE outbox_payloads SET payload = x'00'")
+    finally:
+        other.close()
+
+
 def test_foreign_and_newer_files_are_refused(tmp_path: Path) -> None:
     foreign = tmp_path / "foreign.db"
     db = sqlite3.connect(foreign)
@@ -428,4 +473,8 @@ def test_list_and_due_queries_walk_their_indexes(tmp_path: Path) -> None:
         assert "outbox_subject" in plan(q.SELECT_OUTBOX_OF_SUBJECT, 0, "item-1", 100)
         assert "items_state" in plan(q.SELECT_ITEMS_IN_STATE, "held", "", 100)
         assert plan(q.SELECT_ITEMS, "", 100).startswith("SEARCH items USING INDEX")
-        assert plan(q.SELECT_OUTBOX, 0, 100) == "SEARCH outbox USING INTEGER PRIMARY KEY (rowid>?)"
+        payload = "CORRELATED SCALAR SUBQUERY 1 | SEARCH p USING INTEGER PRIMARY KEY (rowid=?)"
+        assert plan(q.SELECT_OUTBOX, 0, 100) == (
+            "SEARCH outbox USING INTEGER PRIMARY KEY (rowid>?) | " + payload
+        )
+        assert plan(q.SELECT_DUE, "2024-01-01T00:00:00.000000Z", 100).endswith(payload)

@@ -7,7 +7,8 @@ both migrate it and a failed migration leaves the previous version intact (Postg
 transactional).  A migration is never edited once released: a change is a new one.
 
 Version 1 holds what versions 1 to 3 of the SQLite store hold, version 2 what its version 4
-holds (the list indexes), version 3 what its version 5 holds (``outbox.digest``)
+holds (the list indexes), version 3 what its version 5 holds (``outbox.digest``), version 4 what
+its version 7 holds (``outbox_payloads``; its version 6 changes only SQLite's table layout)
 (:mod:`gsomia.adapters.sqlite_store.schema`): the same tables, columns, keys, checks and indexes, so that the statements
 of the SQLite store run here too (:mod:`.statements`), with PostgreSQL's own types: instants are
 ``timestamptz`` (microseconds, like the records), blobs ``bytea``, flags ``boolean``, the JSON of
@@ -292,7 +293,25 @@ _SENT_DIGEST: Final = (
     "ALTER TABLE outbox ADD COLUMN digest bytea CHECK (digest IS NULL OR length(digest) = 32)",
 )
 
-MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (_V1, _LIST_INDEXES, _SENT_DIGEST)
+# Migration ``_OUTBOX_PAYLOADS``: an outbox message's payload in a table of its own, written once
+# (as SQLite's version 7, ADR 0022), so that both stores run the same outbox statements.
+_OUTBOX_PAYLOADS: Final = (
+    """CREATE TABLE outbox_payloads (
+        seq bigint PRIMARY KEY REFERENCES outbox (seq),
+        payload bytea NOT NULL
+    )""",
+    "INSERT INTO outbox_payloads (seq, payload) SELECT seq, payload FROM outbox ORDER BY seq",
+    "ALTER TABLE outbox DROP COLUMN payload",
+    *(
+        _guard("outbox_payloads", action, "the record of custody is never deleted")
+        for action in ("DELETE", "TRUNCATE")
+    ),
+    _guard("outbox_payloads", "UPDATE", "outbox_payloads rows never change"),
+)
+
+MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
+    _V1, _LIST_INDEXES, _SENT_DIGEST, _OUTBOX_PAYLOADS,
+)  # fmt: skip
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 

@@ -57,9 +57,9 @@ INSERT_SCHEMA_VERSION: Final = "INSERT INTO schema_version (version) VALUES ($1)
 
 OVERRIDES: Final[Mapping[str, str]] = {
     q.INSERT_OUTBOX: (
-        "INSERT INTO outbox (seq, key, recipient, kind, subject, payload, created, state, "
-        "attempts, next_attempt, digest) VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM "
-        "outbox), $1, $2, $3, $4, $5, $6, 'pending', 0, $7, $8) RETURNING seq"
+        "INSERT INTO outbox (seq, key, recipient, kind, subject, created, state, attempts, "
+        "next_attempt, digest) VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM outbox), $1, $2, "
+        "$3, $4, $5, 'pending', 0, $6, $7) RETURNING seq"
     ),
     sqlite_cases.INSERT_AGREEMENT_EVENT: (
         "INSERT INTO agreement_events (seq, agreement_id, kind, at, by_party, note, source, "

@@ -5,6 +5,7 @@ Data directory layout (``gsomia node init --data DATA`` creates it, mode 0700)::
     DATA/node.sqlite          this store: items, outbox, inbox, receipts, officials, API token
                               hashes, consents and the audit log (mode 0600)
     DATA/node.sqlite-wal      SQLite's write-ahead log, -shm its index (same mode)
+    DATA/node.sqlite-lock     empty; the write turn of the node's processes (flock, ADR 0022)
     DATA/keys/keys.json       the node's keys, encrypted at rest (gsomia.adapters.keystore_files)
     DATA/keys/trust.json      partners' public keys
 
@@ -26,8 +27,13 @@ Errors: every ``sqlite3`` error becomes :class:`~gsomia.errors.StoreError`, ``ST
 a constraint violation, ``STORE_UNAVAILABLE`` otherwise; a row that no longer decodes,
 ``STORE_DAMAGED``; a damaged audit log refuses appends with ``AUDIT_LOG_DAMAGED``.
 
+Several processes of one node (a serving node and its API workers, ADR 0021) write the file in
+turns: each takes ``flock`` on ``node.sqlite-lock`` before ``BEGIN IMMEDIATE`` and frees it after
+``COMMIT`` (:mod:`.writer_lock`, ADR 0022), which hands a freed turn over within about a
+millisecond where SQLite's busy handler sleeps up to 100 ms.
+
 Modules: :mod:`.store` (:class:`SqliteStore`), :mod:`.schema`, :mod:`.queries`, :mod:`.codec`,
-:mod:`.reader`, :mod:`.uow`.
+:mod:`.reader`, :mod:`.uow`, :mod:`.writer_lock`.
 """
 
 from gsomia.adapters.sqlite_store.schema import SCHEMA_VERSION

@@ -44,6 +44,13 @@ Migration ``_RECEIPTS_IN_ROWS`` (version 6): ``receipts`` as a rowid table (same
 primary key, same guards), so that a receipt's token of about 1 KiB stays in its B-tree leaf
 instead of an overflow page of its own (ADR 0022).
 
+Migration ``_OUTBOX_PAYLOADS`` (version 7)::
+
+    outbox_payloads  seq PK → outbox · payload (written once; never changed nor deleted)
+
+and ``outbox`` loses its ``payload`` column, so that the row a claim, a retry or a settlement
+rewrites is about 150 bytes instead of a 4 KiB page (ADR 0022).
+
 Migration ``_CONSENT_REQUESTS`` (Art. 6, :mod:`gsomia.node.consent`)::
 
     consent_requests request_id PK · direction (sent | received) · item_id · originator · holder ·
@@ -359,8 +366,23 @@ _RECEIPTS_IN_ROWS: Final = (
     _guard("receipts", "UPDATE", "receipts rows never change"),
 )
 
+# Migration ``_OUTBOX_PAYLOADS`` (version 7): an outbox message's payload (an item's frame, about
+# 2 KiB) moves to a table of its own, written once; the ``outbox`` row that claims, retries and
+# settlement rewrite shrinks to about 150 bytes, where it filled a 4 KiB page (ADR 0022).
+_OUTBOX_PAYLOADS: Final = (
+    """CREATE TABLE outbox_payloads (
+        seq INTEGER PRIMARY KEY REFERENCES outbox (seq),
+        payload BLOB NOT NULL
+    ) STRICT""",
+    "INSERT INTO outbox_payloads (seq, payload) SELECT seq, payload FROM outbox ORDER BY seq",
+    "ALTER TABLE outbox DROP COLUMN payload",
+    _guard("outbox_payloads", "DELETE", "the record of custody is never deleted"),
+    _guard("outbox_payloads", "UPDATE", "outbox_payloads rows never change"),
+)
+
 MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     _V1, _CONSENT_REQUESTS, _CASES, _LIST_INDEXES, _SENT_DIGEST, _RECEIPTS_IN_ROWS,
+    _OUTBOX_PAYLOADS,
 )  # fmt: skip
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 

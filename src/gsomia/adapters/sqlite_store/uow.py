@@ -1,9 +1,10 @@
 """Writes of the node store inside ``BEGIN IMMEDIATE`` … ``COMMIT`` (see :mod:`.reader`).
 
 Each write reports a conflict with the same message and code as
-:class:`~gsomia.testing.InMemoryStore`.  Writes on the hot paths of a node (a new item, outbox
-message, inbox entry or receipt; claiming, acknowledging and settling an outbox message) run ONE
-literal statement of :mod:`.queries` in the common case: the schema's keys detect what exists,
+:class:`~gsomia.testing.InMemoryStore`.  Writes on the hot paths of a node (a new item, inbox
+entry or receipt; claiming, acknowledging and settling an outbox message) run ONE literal
+statement of :mod:`.queries` in the common case (a new outbox message two: its row, then its
+payload's row in ``outbox_payloads``, written once, ADR 0022): the schema's keys detect what exists,
 and a guarded ``UPDATE … RETURNING`` changes a row only from the states the transition table
 allows; only when that statement finds a conflict, or no row, is the stored state read to return
 the first record or raise the precise error.  A claim of a message this unit's ``due`` just read
@@ -198,13 +199,14 @@ class SqliteUnitOfWork(SqliteReader, CasesWriter):  # cases: breaches, disposals
         _check_digest(digest)
         self.enqueued = True  # the store tells its on_enqueue listener once this commits
         m, created = message, codec.instant(message.created)
-        params = (m.key, m.recipient, m.kind, m.subject, m.payload, created, created, digest)
+        params = (m.key, m.recipient, m.kind, m.subject, created, created, digest)
         try:  # the unique key detects an existing message: one statement in the common case
             seq = self._one("enqueue", q.INSERT_OUTBOX, params)[0]
         except StoreError as exc:
             if exc.code == "STORE_CONFLICT" and self.outbox_entry(message.key) is not None:
                 raise conflict(f"outbox key {message.key!r} exists", key=message.key) from None
             raise
+        self._rows("enqueue", q.INSERT_OUTBOX_PAYLOAD, (seq, m.payload))  # written once
         return OutboxEntry(message, seq, DeliveryState.PENDING, 0, message.created)
 
     def _entry(self, key: str) -> OutboxEntry:
