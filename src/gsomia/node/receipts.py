@@ -13,8 +13,10 @@ Receiver (:func:`issue`)
 
 Sender (:func:`settle`)
   Each token is verified once (:func:`~gsomia.proofs.receipt_batch.verify_receipts`: one Ed25519
-  verification for the whole batch) outside the store's lock; a token that fails is audited
-  (``reject``, its ``TOKEN_*`` code) and settles nothing.  Then, in one unit of work, each entry
+  verification for the whole batch) outside the store's lock, and each entry's writes (its
+  settlement, its receipt as received, the ``receipt`` audit record it will take if it settles)
+  are built there too, so the lock is held for the writes only (ADR 0022); a token that fails
+  is audited (``reject``, its ``TOKEN_*`` code) and settles nothing.  Then, in one unit of work, each entry
   is matched against the outbox message ``<item id>:<recipient>`` it settles: the message must
   be ours, an item, to the token's signer, with the digest of the sealed bytes we sent, else
   ``NODE_RECEIPT_MISMATCH`` (audited, nothing settled for that entry).  The store compares the
@@ -44,9 +46,9 @@ from datetime import datetime
 from typing import Final
 
 from gsomia.audit.checkpoint import Checkpoint
-from gsomia.audit.records import AuditKind
+from gsomia.audit.records import AuditKind, AuditRecord
 from gsomia.labels import AlternativeLabel
-from gsomia.node._context import Context, ident
+from gsomia.node._context import Context, ident, record
 from gsomia.node._tally import Tally
 from gsomia.node.framing import decode, receipt_frame, receipts_frame
 from gsomia.ports import (
@@ -168,14 +170,36 @@ def _settlement(head_recipient: str, e: ReceiptEntry) -> Settlement:
     return Settlement(key, _ITEM, head_recipient, bytes.fromhex(e.digest), reason)
 
 
+def _settled_record(c: _Checked, e: ReceiptEntry) -> AuditRecord:
+    """The ``receipt`` record of an entry that settles its message (the common case), built
+    before the unit of work: it quotes the partner's marking (or codes) and checkpoint."""
+    assert c.verified is not None
+    head = c.verified.head
+    detail: dict[str, str | int | None] = {
+        "digest": e.digest,
+        "log_origin": head.checkpoint.origin,
+        "log_index": e.log_index,
+        "log_size": head.checkpoint.size,
+        "log_root": head.checkpoint.root.hex(),
+    }
+    if e.accepted:
+        return record(
+            AuditKind.RECEIPT, c.now, head.recipient, e.item_id, "received",
+            ("RECEIPT_VERIFIED",), detail={**detail, "marking": e.marking},
+        )  # fmt: skip
+    # a negative receipt: the partner's signed, definitive refusal ends the retries
+    return record(
+        AuditKind.RECEIPT, c.now, head.recipient, e.item_id, "refused", e.codes, detail=detail
+    )
+
+
 def _settle_one(
     ctx: Context,
     uow: UnitOfWork,
     tally: Tally,
     c: _Checked,
     e: ReceiptEntry,
-    extract: bytes,
-    settlement: Settlement,
+    p: _Prepared,
     found: Sent,
     records: list[ReceiptRecord],
 ) -> str | None:
@@ -186,7 +210,7 @@ def _settle_one(
     A message enqueued without a digest (before the store kept it) is read back and its frame's
     body hashed, as it always was."""
     assert c.verified is not None
-    head, now = c.verified.head, c.now
+    head, now, settlement = c.verified.head, c.now, p.settlement
     if found is Sent.UNKNOWN_DIGEST:
         found = _settle_read(uow, settlement.key, head.recipient, e.digest, now, settlement.reason)
     if found is Sent.MISMATCH:
@@ -195,9 +219,7 @@ def _settle_one(
     # Recorded whether or not it settled now (as before).  A message is never pending once its
     # receipt is recorded (it is settled in the same unit of work, and nothing makes it pending
     # again: DELIVERY_TRANSITIONS), so a replay is always NOT_PENDING here.
-    records.append(
-        ReceiptRecord(e.item_id, head.recipient, ReceiptDirection.RECEIVED, extract, now)
-    )
+    records.append(p.receipt)
     if found is Sent.NOT_PENDING:  # settled before (a replay, or cancelled): nothing changes
         ctx.audit(  # a replayed receipt changes nothing, but is audited (PRODUCT.md §8)
             uow, AuditKind.REJECT, now, head.recipient, e.item_id, "duplicate",
@@ -205,26 +227,35 @@ def _settle_one(
         )  # fmt: skip
         tally.receipts_duplicate += 1
         return None
-    detail: dict[str, str | int | None] = {
-        "digest": e.digest,
-        "log_origin": head.checkpoint.origin,
-        "log_index": e.log_index,
-        "log_size": head.checkpoint.size,
-        "log_root": head.checkpoint.root.hex(),
-    }
+    uow.append_audit(p.audit)
     if e.accepted:
-        ctx.audit(
-            uow, AuditKind.RECEIPT, now, head.recipient, e.item_id, "received",
-            ("RECEIPT_VERIFIED",), detail={**detail, "marking": e.marking},
-        )  # fmt: skip
         tally.receipts += 1
-    else:  # a negative receipt: the partner's signed, definitive refusal ends the retries
-        ctx.audit(
-            uow, AuditKind.RECEIPT, now, head.recipient, e.item_id, "refused", e.codes,
-            detail=detail,
-        )  # fmt: skip
+    else:
         tally.receipts_refused += 1
     return settlement.key
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """One entry's writes, built before the unit of work (ADR 0022): what settles its message,
+    its receipt as received, and the audit record of the common case (it settles)."""
+
+    settlement: Settlement
+    receipt: ReceiptRecord
+    audit: AuditRecord
+
+
+def _prepare(c: _Checked) -> list[_Prepared]:
+    assert c.verified is not None
+    recipient = c.verified.head.recipient
+    return [
+        _Prepared(
+            _settlement(recipient, e),
+            ReceiptRecord(e.item_id, recipient, ReceiptDirection.RECEIVED, extract, c.now),
+            _settled_record(c, e),
+        )
+        for e, extract in c.verified.entries
+    ]
 
 
 def _settle_read(
@@ -249,25 +280,31 @@ def _settle_read(
 
 
 def settle(ctx: Context, tally: Tally, batch: Sequence[tuple[Inbound, bytes]]) -> None:
-    """Verify each batch receipt once, then settle every entry in one unit of work."""
+    """Verify each batch receipt once and build its writes, then settle every entry in one unit
+    of work."""
     checked = [_check(ctx, message, token) for message, token in batch]
+    prepared = [
+        _prepare(c)
+        if c.verified is not None
+        and c.verified.head.recipient == c.message.sender
+        and c.verified.head.sender == ctx.party
+        else None
+        for c in checked
+    ]
     settled: list[str] = []
     with ctx.store.unit_of_work() as uow:
-        for c in checked:
+        for c, entries in zip(checked, prepared, strict=True):
             fallback = ident(c.message.idempotency_key, "unknown")
             if c.verified is None:
                 _reject(ctx, uow, tally, c, fallback, c.code)
                 continue
-            head = c.verified.head
-            if head.recipient != c.message.sender or head.sender != ctx.party:
+            if entries is None:
                 _reject(ctx, uow, tally, c, fallback, _MISMATCH)  # not for us, or relayed
                 continue
-            entries = c.verified.entries
-            settlements = [_settlement(head.recipient, e) for e, _ in entries]
-            found = uow.settle_sent_many(settlements, at=c.now)
+            found = uow.settle_sent_many([p.settlement for p in entries], at=c.now)
             records: list[ReceiptRecord] = []
-            for (e, extract), settlement, sent in zip(entries, settlements, found, strict=True):
-                key = _settle_one(ctx, uow, tally, c, e, extract, settlement, sent, records)
+            for (e, _), p, sent in zip(c.verified.entries, entries, found, strict=True):
+                key = _settle_one(ctx, uow, tally, c, e, p, sent, records)
                 if key is not None:
                     settled.append(key)
             uow.record_receipts(records)
