@@ -125,6 +125,18 @@ def test_files_settings_and_schema(tmp_path: Path) -> None:
         other.close()
 
 
+def _never_deleted_nor_changed(path: Path, table: str, change: str) -> None:
+    """The guards of ``table``, as another connection meets them."""
+    other = sqlite3.connect(path)
+    try:
+        with pytest.raises(sqlite3.IntegrityError, match="never deleted"):
+            other.execute(f"DELETE FROM {table}")
+        with pytest.raises(sqlite3.IntegrityError, match="never change"):
+            other.execute(f"UPDATE {table} SET {change}")
+    finally:
+        other.close()
+
+
 def _overflow_pages(db: sqlite3.Connection, table: str) -> int:
     query = "SELECT count(*) FROM dbstat WHERE name = ? AND pagetype = 'overflow'"
     return int(db.execute(query, (table,)).fetchone()[0])
@@ -161,14 +173,7 @@ def test_receipts_of_a_kib_stay_in_their_leaves_and_migrate_unchanged(
             again = uow.record_receipt(receipt("item-00"))
         assert again.duplicate
         assert again.value.token == tokens[0]
-    other = sqlite3.connect(path)
-    try:
-        with pytest.raises(sqlite3.IntegrityError, match="never deleted"):
-            other.execute("DELETE FROM receipts")
-        with pytest.raises(sqlite3.IntegrityError, match="never change"):
-            other.execute("UPDATE receipts SET at = 'x'")
-    finally:
-        other.close()
+    _never_deleted_nor_changed(path, "receipts", "at = 'x'")
 
 
 def test_outbox_payloads_move_to_their_own_table(
@@ -206,14 +211,7 @@ def test_outbox_payloads_move_to_their_own_table(
             assert new.message.payload == b"sealed item-3:JPN"
         columns = [row[1] for row in store._db.execute("PRAGMA table_info(outbox)")]
         assert "payload" not in columns
-    other = sqlite3.connect(path)
-    try:
-        with pytest.raises(sqlite3.IntegrityError, match="never deleted"):
-            other.execute("DELETE FROM outbox_payloads")
-        with pytest.raises(sqlite3.IntegrityError, match="never change"):
-            other.execute("UPDATE outbox_payloads SET payload = x'00'")
-    finally:
-        other.close()
+    _never_deleted_nor_changed(path, "outbox_payloads", "payload = x'00'")
 
 
 def test_foreign_and_newer_files_are_refused(tmp_path: Path) -> None:
