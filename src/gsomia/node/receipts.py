@@ -16,10 +16,10 @@ Sender (:func:`settle`)
   verification for the whole batch) outside the store's lock, and each entry's writes (its
   settlement, its receipt as received, the ``receipt`` audit record it will take if it settles)
   are built there too, so the lock is held for the writes only (ADR 0022); a token that fails
-  is audited (``reject``, its ``TOKEN_*`` code) and settles nothing.  Then, in one unit of work, each entry
-  is matched against the outbox message ``<item id>:<recipient>`` it settles: the message must
-  be ours, an item, to the token's signer, with the digest of the sealed bytes we sent, else
-  ``NODE_RECEIPT_MISMATCH`` (audited, nothing settled for that entry).  The store compares the
+  is audited (``reject``, its ``TOKEN_*`` code) and settles nothing.  Then, in one unit of
+  work, each entry is matched against the outbox message ``<item id>:<recipient>`` it settles:
+  the message must be ours, an item, to the token's signer, with the digest of the sealed bytes
+  we sent, else ``NODE_RECEIPT_MISMATCH`` (audited, nothing settled for that entry).  The store compares the
   digest kept with the message at enqueue and settles in one statement
   (:meth:`~gsomia.ports.UnitOfWork.settle_sent`); a message enqueued without one is read back
   and its frame's body hashed.  An entry recorded before

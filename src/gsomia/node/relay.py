@@ -188,7 +188,8 @@ def _approve(
 
 @dataclass(frozen=True, slots=True)
 class PreparedRelease:
-    """A release decided and sealed, ready to be written in a unit of work (:func:`write_release`).
+    """A release decided and sealed, ready to be written (:func:`release_writes`, then
+    :func:`write_release` in a unit of work).
 
     ``sealed`` holds the item sealed once per first hop (a :class:`PendingItem` of a batch has
     its bytes once the batch is signed, before it is written), ``approvals`` the hub approvals
@@ -330,10 +331,9 @@ def release_writes(release: PreparedRelease) -> ReleaseWrites:
     return ReleaseWrites(item_id, r.decisions, held, consents, messages, tuple(records))
 
 
-def write_release(uow: UnitOfWork, release: PreparedRelease | ReleaseWrites) -> ReleaseResult:
+def write_release(uow: UnitOfWork, w: ReleaseWrites) -> ReleaseResult:
     """Store the held copy, enqueue one message per first hop, keep the approvals and audit one
     ``release`` record per recipient, in ``uow`` (the caller's unit of work)."""
-    w = release if isinstance(release, ReleaseWrites) else release_writes(release)
     uow.put_item(w.held)
     for consent in w.consents:
         uow.put_consent(consent)

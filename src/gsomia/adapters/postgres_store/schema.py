@@ -9,8 +9,8 @@ transactional).  A migration is never edited once released: a change is a new on
 Version 1 holds what versions 1 to 3 of the SQLite store hold, version 2 what its version 4
 holds (the list indexes), version 3 what its version 5 holds (``outbox.digest``), version 4 what
 its version 7 holds (``outbox_payloads``; its version 6 changes only SQLite's table layout)
-(:mod:`gsomia.adapters.sqlite_store.schema`): the same tables, columns, keys, checks and indexes, so that the statements
-of the SQLite store run here too (:mod:`.statements`), with PostgreSQL's own types: instants are
+(:mod:`gsomia.adapters.sqlite_store.schema`): the same tables, columns, keys, checks and
+indexes, so that the statements of the SQLite store run here too (:mod:`.statements`), with PostgreSQL's own types: instants are
 ``timestamptz`` (microseconds, like the records), blobs ``bytea``, flags ``boolean``, the JSON of
 label sets and lists ``text`` as written by :mod:`gsomia.adapters.store_codec`.  Every text column
 is ``COLLATE "C"``: ids sort and compare by code point, as in SQLite and in Python, whatever the

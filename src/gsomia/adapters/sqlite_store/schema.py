@@ -345,10 +345,11 @@ _SENT_DIGEST: Final = (
     "ALTER TABLE outbox ADD COLUMN digest BLOB CHECK (digest IS NULL OR length(digest) = 32)",
 )
 
-# Migration ``_RECEIPTS_IN_ROWS`` (version 6): ``receipts`` becomes a rowid table.  A receipt's token
-# (a batch receipt's entry with its inclusion path, about 1,070 bytes) exceeds the ~1,000 bytes a
-# WITHOUT ROWID table keeps in its leaf, so each row spilled to an overflow page of its own: 4 KiB
-# written per receipt, a third of a commit's pages (ADR 0022).  The rows are copied in key order.
+# Migration ``_RECEIPTS_IN_ROWS`` (version 6): ``receipts`` becomes a rowid table.  A receipt's
+# token (a batch receipt's entry with its inclusion path, about 1,070 bytes) exceeds the ~1,000
+# bytes a WITHOUT ROWID table keeps in its leaf, so each row spilled to an overflow page of its
+# own: 4 KiB written per receipt, a third of a commit's pages (ADR 0022).  The rows are copied in
+# key order.
 _RECEIPTS_IN_ROWS: Final = (
     """CREATE TABLE receipts_rows (
         item_id TEXT NOT NULL,

@@ -4,8 +4,8 @@ Each write reports a conflict with the same message and code as
 :class:`~gsomia.testing.InMemoryStore`.  Writes on the hot paths of a node (a new item, inbox
 entry or receipt; claiming, acknowledging and settling an outbox message) run ONE literal
 statement of :mod:`.queries` in the common case (a new outbox message two: its row, then its
-payload's row in ``outbox_payloads``, written once, ADR 0022): the schema's keys detect what exists,
-and a guarded ``UPDATE … RETURNING`` changes a row only from the states the transition table
+payload's row in ``outbox_payloads``, written once, ADR 0022): the schema's keys detect what
+exists, and a guarded ``UPDATE … RETURNING`` changes a row only from the states the transition table
 allows; only when that statement finds a conflict, or no row, is the stored state read to return
 the first record or raise the precise error.  A claim of a message this unit's ``due`` just read
 is built from what ``due`` read (the message, seq and attempts of a pending row cannot change

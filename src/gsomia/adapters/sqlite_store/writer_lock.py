@@ -3,9 +3,9 @@
 SQLite lets one connection write at a time, and a connection that finds the file locked waits in
 its *busy handler*, which sleeps 1, 2, 5, 10, … up to 100 ms between tries and is told nothing
 when the lock is freed.  With two processes writing one file, a serving node and its API worker
-(ADR 0021), each spent a fifth of its time asleep there while the file was free, and both cores
-sat idle: ``bench/exchange.py`` measured 1.4 s of waiting in ``BEGIN IMMEDIATE`` per 8,000 items
-in the serving process and 1.0 s in the worker.
+(ADR 0021), each spent a fifth to a third of its time asleep there while the file was free, and
+the cores sat idle: ``bench/exchange.py`` measured 1.4 s of waiting in ``BEGIN IMMEDIATE`` per
+8,000 items in the serving process and 1.0 s in the worker.
 
 So the processes of one node take turns on an advisory lock of their own first:
 ``flock(LOCK_EX)`` on ``<store file>-lock`` (mode 0600), held from before ``BEGIN IMMEDIATE`` to
