@@ -1,4 +1,4 @@
-"""The write turn of a store file's processes (ADR 0022, :mod:`gsomia.adapters.sqlite_store.writer_lock`).
+"""The write turn of a store file's processes (ADR 0022, ``sqlite_store.writer_lock``).
 
 Two handles on one file stand for a serving node and its API worker: a unit of work of one waits
 for the other's to end (and starts within about a millisecond of it, not at the busy handler's
