@@ -21,7 +21,7 @@ from gsomia.envelope.label_memo import Label
 from gsomia.errors import InputError
 from gsomia.instants import require_aware
 
-__all__ = ["AgreementRef", "ItemInfo", "OpenedItem", "checked_now", "item_info"]
+__all__ = ["AgreementRef", "ItemInfo", "OpenedItem", "checked_now", "info_fields", "item_info"]
 
 _PARTIES: Final = itemgetter(0)  # a recipient entry's party
 _new: Final = tuple.__new__  # _new(AgreementRef, (id, version)): no Python-level NamedTuple.__new__
@@ -65,18 +65,26 @@ class OpenedItem(ItemInfo, frozen=True, gc=False):
     payload: bytes
 
 
-def item_info(header: wire.HeaderFields, label: Label, originator: str, tbs: bytes) -> ItemInfo:
-    return ItemInfo(
+def info_fields(
+    header: wire.HeaderFields, label: Label, originator: str, tbs: bytes
+) -> tuple[str, datetime, str, str, str, Label, AgreementRef, tuple[str, ...], bytes]:
+    """The fields of :class:`ItemInfo`, in order, of a verified header (``OpenedItem`` adds the
+    payload after them)."""
+    return (
         header.item_id,
         header.created,
         header.sender,
         header.sender_kid,
         originator,
         label,
-        AgreementRef(header.agreement_id, header.table_version),
+        _new(AgreementRef, (header.agreement_id, header.table_version)),
         tuple(map(_PARTIES, header.recipients)),
         sha256(tbs).digest(),
     )
+
+
+def item_info(header: wire.HeaderFields, label: Label, originator: str, tbs: bytes) -> ItemInfo:
+    return ItemInfo(*info_fields(header, label, originator, tbs))
 
 
 def checked_now(now: datetime) -> datetime:

@@ -42,15 +42,7 @@ from typing import Final
 from gsomia.envelope import _primitives as prim
 from gsomia.envelope import batch, item, label_memo, segments, wire
 from gsomia.envelope.errors import Cause, EnvelopeError
-from gsomia.envelope.info import (
-    _PARTIES,
-    AgreementRef,
-    ItemInfo,
-    OpenedItem,
-    _new,
-    checked_now,
-    item_info,
-)
+from gsomia.envelope.info import ItemInfo, OpenedItem, checked_now, info_fields, item_info
 from gsomia.envelope.item import SealedItem
 from gsomia.envelope.keys import NodeKeys, PublicKeyRecord, TrustStore
 from gsomia.envelope.session import OpenCache
@@ -186,18 +178,7 @@ def open_item(
         raise
     except (ValueError, TypeError, IndexError, OverflowError, UnicodeError):
         raise EnvelopeError(Cause.MALFORMED) from None
-    return OpenedItem(  # positional, in field order: item_id … seal_digest, payload
-        header.item_id,
-        header.created,
-        header.sender,
-        header.sender_kid,
-        originator,
-        label,
-        _new(AgreementRef, (header.agreement_id, header.table_version)),
-        tuple(map(_PARTIES, header.recipients)),
-        sha256(tbs).digest(),
-        payload,
-    )
+    return OpenedItem(*info_fields(header, label, originator, tbs), payload)
 
 
 def _read_signature(reader: Reader, suite: int) -> bytes:
