@@ -16,6 +16,7 @@ from gsomia.cli._parser import Subparsers, add_command, party_arg
 from gsomia.cli.node_cot import add_cot_commands
 from gsomia.cli.output import emit_json
 from gsomia.errors import InputError
+from gsomia.runtime import heap
 from gsomia.runtime.api_worker import MAX_API_WORKERS, serve_api_worker
 from gsomia.runtime.config import KEYS_DIR, RUN_FILE, data_dir_of, init_store, load_config
 from gsomia.runtime.host import NodeHost
@@ -102,6 +103,7 @@ def cmd_serve(args: argparse.Namespace, now: datetime) -> int:
         emit_json({"party": host.config.party, "api": host.config.api_url,
                    "channel": host.config.channel_url, "transport": host.config.transport,
                    "store": host.config.store.kind, "api_workers": args.api_workers})  # fmt: skip
+    heap.settle()  # everything is loaded: out of the collector's way (ADR 0023)
     host.serve_forever()
     return 0
 

@@ -60,6 +60,7 @@ from gsomia.api import create_app
 from gsomia.catalog import builtin_registry
 from gsomia.node import Node
 from gsomia.ports import Clock
+from gsomia.runtime import heap
 from gsomia.runtime.channels import OfflineChannel, open_store
 from gsomia.runtime.config import KEYS_DIR, load_config
 
@@ -138,6 +139,7 @@ def serve_api_worker(
             )
         )
         log.info("%s API worker serving on %s", config.party, listener.getsockname())
+        heap.settle()  # the worker process is loaded: out of the collector's way (ADR 0023)
         server.run(sockets=[listener])  # uvicorn stops on SIGTERM and SIGINT
     finally:
         store.close()
