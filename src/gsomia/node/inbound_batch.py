@@ -8,9 +8,12 @@ records and reason codes), with one durable commit for the whole run (group comm
 Theory of operation
 -------------------
 *Outside the transaction*, without the store's lock: each sealed item is opened (signature
-verified, decrypted) and decided by :func:`gsomia.policy.accept` at its own instant, and its
-alternative label built (Art. 4); each receipt token is verified against the trust store.  These
-are pure or read-only and are the costly part.
+verified, decrypted) and decided by :func:`gsomia.policy.accept`, and its alternative label
+built (Art. 4); each receipt token is verified against the trust store.  These are pure or
+read-only and are the costly part.  A run of items is decided, marked and stored at ONE instant,
+read when the run starts, as a batch release is decided at one (:mod:`gsomia.node.release_batch`):
+its items from one originator at one level share one alternative label, whose JSON the store
+then encodes once.
 
 *Inside one unit of work*, in arrival order, each message's effects are written as the
 one-message path writes them, reading what the unit has written so far: an item id already in
@@ -114,9 +117,16 @@ def _reject(ctx: Context, uow: UnitOfWork, tally: Tally, r: _Rejected) -> None:
 # -- items ----------------------------------------------------------------------------------------
 
 
-def _open(ctx: Context, message: Inbound, frame: Frame) -> _Opened | _Rejected:
-    """Verify, decrypt and decide one item (steps 1 and 3 of :mod:`gsomia.node.inbound`)."""
-    now = ctx.clock.now()
+def _open(
+    ctx: Context,
+    message: Inbound,
+    frame: Frame,
+    now: datetime,
+    alternatives: dict[tuple[str, str, str, int], AlternativeLabel],
+) -> _Opened | _Rejected:
+    """Verify, decrypt and decide one item at ``now``, the run's instant (steps 1 and 3 of
+    :mod:`gsomia.node.inbound`); ``alternatives`` holds the run's alternative labels, equal for
+    its items from one originator at one level under one table."""
     try:
         opened = open_item(frame.body, ctx.keys, ctx.open_trust, now, cache=ctx.open_cache)
     except EnvelopeError as err:  # the cause goes to our audit log only, never to the peer
@@ -140,15 +150,19 @@ def _open(ctx: Context, message: Inbound, frame: Frame) -> _Opened | _Rejected:
     if decision.allowed:
         assert decision.agreement is not None
         assert decision.table_version is not None
-        alternative = AlternativeLabel(  # Art. 4: the originator's name and our equivalent level
-            policy_id=ctx.registry.schemes[ctx.party].id,
-            classification=decision.markings[-1].level,
-            originator=originator,
-            applied_by=ctx.party,
-            agreement=decision.agreement,
-            table_version=decision.table_version,
-            applied=now,
-        )
+        level = decision.markings[-1].level
+        key = (originator, level, decision.agreement, decision.table_version)
+        alternative = alternatives.get(key)
+        if alternative is None:  # Art. 4: the originator's name and our equivalent level
+            alternative = alternatives[key] = AlternativeLabel(
+                policy_id=ctx.registry.schemes[ctx.party].id,
+                classification=level,
+                originator=originator,
+                applied_by=ctx.party,
+                agreement=decision.agreement,
+                table_version=decision.table_version,
+                applied=now,
+            )
     digest = hashlib.sha256(frame.body).digest()
     return _Opened(message, frame, item_id, labels, digest, decision, alternative, now)
 
@@ -223,7 +237,9 @@ def accept_items(
 ) -> list[Resend]:
     """Handle a run of plain ITEM frames in one unit of work (see the module docstring); the
     stored receipts to send again, best effort, for the duplicates among them."""
-    planned = [_open(ctx, message, frame) for message, frame in batch]
+    now = ctx.clock.now()  # the run's instant: its items are decided and stored at it
+    alternatives: dict[tuple[str, str, str, int], AlternativeLabel] = {}
+    planned = [_open(ctx, message, frame, now, alternatives) for message, frame in batch]
     resends: list[Resend] = []
     entries: dict[str, list[ReceiptEntry]] = {}  # by sender: one signed receipt each
     with ctx.store.unit_of_work() as uow:
@@ -240,9 +256,8 @@ def accept_items(
                 entries.setdefault(p.message.sender, []).append(_refuse(ctx, uow, tally, p))
             else:
                 entries.setdefault(p.message.sender, []).append(_accept(ctx, uow, tally, p))
-        now = ctx.clock.now()
         for sender, run in entries.items():
-            receipts.issue(ctx, uow, sender, run, now)
+            receipts.issue(ctx, uow, sender, run, ctx.clock.now())
     return resends
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -161,6 +161,34 @@ def test_items_and_receipts_are_taken_a_run_per_unit_of_work() -> None:
         assert {e.state for e in kor.outbox()} == {DeliveryState.ACKNOWLEDGED}
         for result in results:  # each its own extract of the one signature, quoting its record
             assert kor.receipt(result.item_id, "JPN", ReceiptDirection.RECEIVED) is not None
+
+
+def test_a_run_of_items_is_decided_and_stored_at_one_instant(
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    results = cluster.nodes["KOR"].release_many(RELEASER, _requests(3))
+    cluster.nodes["KOR"].deliver_due()
+    manual = cluster.clock.now
+
+    def ticking() -> datetime:  # a clock that moves at every reading
+        cluster.clock.advance(timedelta(milliseconds=1))
+        return manual()
+
+    monkeypatch.setattr(cluster.clock, "now", ticking)
+    summary = cluster.nodes["JPN"].receive()
+    assert summary.accepted == 3
+    accepts = [r for r in cluster.audit("JPN") if r.kind is AuditKind.ACCEPT]
+    assert len(accepts) == 3
+    (run_at,) = {r.at for r in accepts}  # one instant for the run
+    with cluster.stores["JPN"].read() as jpn:
+        held = [jpn.item(r.item_id) for r in results]
+        assert all(h is not None and h.received == run_at for h in held)
+        applied = {a.applied for h in held if h is not None for a in h.labels.alternatives}
+        assert applied == {run_at}  # Art. 4: one alternative label for the run
+        assert all(
+            e is not None and e.received == run_at
+            for e in map(jpn.inbox_entry, (r.item_id for r in results))
+        )
 
 
 def test_an_item_twice_in_one_run_is_a_duplicate_the_second_time(cluster: Cluster) -> None:
