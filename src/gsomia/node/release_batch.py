@@ -6,13 +6,15 @@ checks and effects per item, and one durable commit for all of them.
 Theory of operation
 -------------------
 The actor is resolved and checked once (``release_officer`` of this node, deny by default).  Then
-each request, in order, is checked, decided by :func:`gsomia.policy.release` at its own instant
-(``clock.now()`` read for that item, Art. 21), and, if every recipient is allowed, sealed once
-per first hop with its hub approvals (:func:`gsomia.node.relay.prepare_release`): nothing is
-written yet, and sealing, the costly part, runs outside the store's lock.  The sealed items are
-signed together, one Ed25519 signature over the RFC 9162 root of their to-be-signed bytes, each
-item carrying its path (suite 2, ADR 0019; every item still verifies on its own).  Item ids are
-time-ordered (:mod:`gsomia.ids`, ADR 0020).  Last, ONE unit of work writes, for every item in
+each request, in order, is checked, decided by :func:`gsomia.policy.release` at the batch's
+instant (``clock.now()`` read once when the batch is taken, Art. 21: the agreements in force
+then; requests alike in label, recipients, topic and purpose share one decision), and, if every
+recipient is allowed, sealed once per first hop with its hub approvals
+(:func:`gsomia.node.relay.prepare_release`): nothing is written yet, and sealing, the costly
+part, runs outside the store's lock.  The sealed items are signed together, one Ed25519
+signature over the RFC 9162 root of their to-be-signed bytes, each item carrying its path
+(suite 2, ADR 0019; every item still verifies on its own).  Item ids are time-ordered
+(:mod:`gsomia.ids`, ADR 0020; a batch's share its instant and differ in their random bits).  Last, ONE unit of work writes, for every item in
 request order, exactly what a single release would have written: the held copy, one outbox
 message per first hop and one ``release`` audit record per recipient, or, for a refused item, its
 ``deny`` records only.  That unit may also carry the releases other threads commit at the same
@@ -32,7 +34,7 @@ from datetime import datetime
 from typing import Final
 
 from gsomia.audit.records import AuditKind
-from gsomia.envelope import BatchSigner, SealSession
+from gsomia.envelope import BatchSigner, PublicKeyRecord, SealSession
 from gsomia.ids import new_item_id
 from gsomia.labels import OriginatorLabel
 from gsomia.node import directory, relay
@@ -126,11 +128,37 @@ def write_refusal(
     return ReleaseResult(item_id, False, decisions, reasons, tuple(indexes))
 
 
+_Decided = tuple[dict[str, Decision], dict[str, tuple[str, ...]], dict[str, PublicKeyRecord]]
+
+
+def _decide(
+    ctx: Context, r: ReleaseRequest, now: datetime, decided: dict[object, _Decided]
+) -> _Decided:
+    """:func:`gsomia.node.relay.decide_recipients` at ``now``, once per distinct label,
+    recipients, topic and purpose of the batch (``decided``); each item gets its own dicts."""
+    key = None
+    if type(r.topic) is str:  # the others were checked (release_input_problem)
+        key = (r.label, tuple(r.recipients), r.topic, r.purpose)
+        found = decided.get(key)
+        if found is not None:
+            return dict(found[0]), dict(found[1]), dict(found[2])
+    result = relay.decide_recipients(ctx, r.label, r.recipients, r.topic, r.purpose, now)
+    if key is not None:
+        decided[key] = result
+    return dict(result[0]), dict(result[1]), dict(result[2])
+
+
 def _plan(
-    ctx: Context, who: str, request: object, session: SealSession, signer: BatchSigner
+    ctx: Context,
+    who: str,
+    request: object,
+    now: datetime,
+    decided: dict[object, _Decided],
+    session: SealSession,
+    signer: BatchSigner,
 ) -> relay.PreparedRelease | _Refused:
-    """Check, decide and seal one request at its own instant; nothing is written."""
-    now = ctx.clock.now()
+    """Check, decide (at ``now``, the batch's instant) and seal one request; nothing is
+    written."""
     item_id = new_item_id(now)  # time-ordered: new rows land beside the last (gsomia.ids)
     if not isinstance(request, ReleaseRequest):
         return _Refused(item_id, now, "", {}, {}, "a batch holds release requests")
@@ -138,9 +166,7 @@ def _plan(
     problem = release_input_problem(r.payload, r.label, r.recipients, r.purpose)
     if problem is not None:
         return _Refused(item_id, now, r.topic, {}, {}, problem)
-    decisions, refusals, keys = relay.decide_recipients(
-        ctx, r.label, r.recipients, r.topic, r.purpose, now
-    )
+    decisions, refusals, keys = _decide(ctx, r, now, decided)
     if not refusals:
         prepared = relay.prepare_release(
             ctx, item_id, who, now, r.payload, r.label, r.topic, r.purpose, decisions, keys,
@@ -201,7 +227,8 @@ def release_many(
         raise NodeForbiddenError(f"{who} may not release items of {ctx.party}")
     session = SealSession()  # one ephemeral key for the batch's seals (ADR 0015)
     signer = BatchSigner()  # one signature for the batch's items (ADR 0019)
-    plans = [_plan(ctx, who, request, session, signer) for request in requests]
+    decided: dict[object, _Decided] = {}  # one decision per kind of request (see _decide)
+    plans = [_plan(ctx, who, request, now, decided, session, signer) for request in requests]
     session.close()
     signer.sign()
     writes = [  # the rows, built before the unit of work: its lock is held for writes only

@@ -24,8 +24,8 @@ At rest (Arts. 9-12): every seal names the originator itself as a co-recipient, 
 the sealed bytes of the first hop's seal (first hops in sorted order) as its held copy and
 opens it with its own keys; no plaintext is ever stored.
 
-:meth:`Node.release_many` releases a batch, each item exactly as above and at its own instant,
-all committed in one unit of work (:mod:`gsomia.node.release_batch`); concurrent releases share
+:meth:`Node.release_many` releases a batch, each item exactly as above, all at the instant the
+batch is taken, all committed in one unit of work (:mod:`gsomia.node.release_batch`); concurrent releases share
 their commits (:mod:`gsomia.node._group`).
 
 Delivery (issue 4 §1: at-least-once, retried with backoff until a signed receipt)

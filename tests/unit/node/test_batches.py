@@ -84,6 +84,27 @@ def test_a_batch_releases_each_item_as_a_single_release_would(cluster: Cluster) 
     assert [r.subject for r in accepts] == [r.item_id for r in results]
 
 
+def test_a_batch_is_decided_and_stored_at_the_instant_it_is_taken(
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manual = cluster.clock.now
+
+    def ticking() -> datetime:  # a clock that moves at every reading
+        cluster.clock.advance(timedelta(milliseconds=1))
+        return manual()
+
+    monkeypatch.setattr(cluster.clock, "now", ticking)
+    results = cluster.nodes["KOR"].release_many(RELEASER, _requests(3))
+    releases = [r for r in cluster.audit("KOR") if r.kind is AuditKind.RELEASE]
+    assert [r.subject for r in releases] == [r.item_id for r in results]
+    (batch_at,) = {r.at for r in releases}  # one instant for the batch (Art. 21)
+    with cluster.stores["KOR"].read() as kor:
+        assert {kor.item(r.item_id).received for r in results} == {batch_at}  # type: ignore[union-attr]
+        assert {e.message.created for e in kor.outbox()} == {batch_at}
+    assert all(r.decisions == results[0].decisions for r in results)
+    assert results[0].decisions is not results[1].decisions  # each result its own
+
+
 def test_a_refused_or_ill_formed_item_does_not_stop_the_others(cluster: Cluster) -> None:
     good = _requests(2)
     secret = _requests(1, label=make_label(level="군사I급비밀"))[0]  # never to Japan
