@@ -12,8 +12,10 @@ verified, decrypted) and decided by :func:`gsomia.policy.accept`, and its altern
 built (Art. 4); each receipt token is verified against the trust store.  These are pure or
 read-only and are the costly part.  A run of items is decided, marked and stored at ONE instant,
 read when the run starts, as a batch release is decided at one (:mod:`gsomia.node.release_batch`):
-its items from one originator at one level share one alternative label, whose JSON the store
-then encodes once.
+items sent by their originator with one label set and topic share one decision (the release
+rule reads nothing else), and items from one originator at one level share one alternative
+label, whose JSON the store then encodes once.  Relayed and forwarded items, whose decisions
+read the item's own approval or consent, are decided one by one.
 
 *Inside one unit of work*, in arrival order, each message's effects are written as the
 one-message path writes them, reading what the unit has written so far: an item id already in
@@ -36,7 +38,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from gsomia.audit.records import AuditKind
@@ -117,16 +119,21 @@ def _reject(ctx: Context, uow: UnitOfWork, tally: Tally, r: _Rejected) -> None:
 # -- items ----------------------------------------------------------------------------------------
 
 
+@dataclass(slots=True)
+class _Shared:
+    """What the items of one run share, worked out once: the decision on items sent by their
+    originator (the release rule, which reads the label set, the sender and the topic; the
+    instant is the run's) and the alternative labels (by originator, level and table)."""
+
+    decisions: dict[tuple[LabelSet, str, str], Decision] = field(default_factory=dict)
+    alternatives: dict[tuple[str, str, str, int], AlternativeLabel] = field(default_factory=dict)
+
+
 def _open(
-    ctx: Context,
-    message: Inbound,
-    frame: Frame,
-    now: datetime,
-    alternatives: dict[tuple[str, str, str, int], AlternativeLabel],
+    ctx: Context, message: Inbound, frame: Frame, now: datetime, shared: _Shared
 ) -> _Opened | _Rejected:
     """Verify, decrypt and decide one item at ``now``, the run's instant (steps 1 and 3 of
-    :mod:`gsomia.node.inbound`); ``alternatives`` holds the run's alternative labels, equal for
-    its items from one originator at one level under one table."""
+    :mod:`gsomia.node.inbound`), with what the run's items share (``shared``)."""
     try:
         opened = open_item(frame.body, ctx.keys, ctx.open_trust, now, cache=ctx.open_cache)
     except EnvelopeError as err:  # the cause goes to our audit log only, never to the peer
@@ -142,19 +149,24 @@ def _open(
     # the release rule applies and does not read it (gsomia.policy.accept).
     originator = labels.originator.originator
     binding = None if who == originator else _custody.item_binding(item_id, labels.originator)
-    decision = accept(
-        ctx.registry, labels, item_id=item_id, item_digest=binding, sender=who,
-        receiver=ctx.party, topic=frame.topic, at=now, purpose=frame.purpose, consent=None,
-    )  # fmt: skip
+    key = (labels, who, frame.topic)
+    decision = shared.decisions.get(key) if binding is None else None
+    if decision is None:
+        decision = accept(
+            ctx.registry, labels, item_id=item_id, item_digest=binding, sender=who,
+            receiver=ctx.party, topic=frame.topic, at=now, purpose=frame.purpose, consent=None,
+        )  # fmt: skip
+        if binding is None:
+            shared.decisions[key] = decision
     alternative = None
     if decision.allowed:
         assert decision.agreement is not None
         assert decision.table_version is not None
         level = decision.markings[-1].level
-        key = (originator, level, decision.agreement, decision.table_version)
-        alternative = alternatives.get(key)
+        marking = (originator, level, decision.agreement, decision.table_version)
+        alternative = shared.alternatives.get(marking)
         if alternative is None:  # Art. 4: the originator's name and our equivalent level
-            alternative = alternatives[key] = AlternativeLabel(
+            alternative = shared.alternatives[marking] = AlternativeLabel(
                 policy_id=ctx.registry.schemes[ctx.party].id,
                 classification=level,
                 originator=originator,
@@ -238,8 +250,8 @@ def accept_items(
     """Handle a run of plain ITEM frames in one unit of work (see the module docstring); the
     stored receipts to send again, best effort, for the duplicates among them."""
     now = ctx.clock.now()  # the run's instant: its items are decided and stored at it
-    alternatives: dict[tuple[str, str, str, int], AlternativeLabel] = {}
-    planned = [_open(ctx, message, frame, now, alternatives) for message, frame in batch]
+    shared = _Shared()
+    planned = [_open(ctx, message, frame, now, shared) for message, frame in batch]
     resends: list[Resend] = []
     entries: dict[str, list[ReceiptEntry]] = {}  # by sender: one signed receipt each
     with ctx.store.unit_of_work() as uow:

@@ -212,6 +212,20 @@ def test_a_run_of_items_is_decided_and_stored_at_one_instant(
         )
 
 
+def test_items_of_one_run_at_different_levels_keep_their_own_decisions(cluster: Cluster) -> None:
+    # A run decides once per label set, sender and topic: two levels are two decisions (Art. 4).
+    secret = _requests(2)
+    confidential = _requests(2, label=make_label(level="군사III급비밀"))
+    mixed = [secret[0], confidential[0], secret[1], confidential[1]]
+    results = cluster.nodes["KOR"].release_many(RELEASER, mixed)
+    cluster.nodes["KOR"].deliver_due()
+    assert cluster.nodes["JPN"].receive().accepted == 4
+    marking = {
+        r.subject: r.detail["marking"] for r in cluster.audit("JPN") if r.kind is AuditKind.ACCEPT
+    }
+    assert [marking[r.item_id] for r in results] == ["極秘", "秘", "極秘", "秘"]
+
+
 def test_an_item_twice_in_one_run_is_a_duplicate_the_second_time(cluster: Cluster) -> None:
     (result,) = cluster.nodes["KOR"].release_many(RELEASER, _requests(1))
     cluster.network.duplicate = True
