@@ -8,7 +8,7 @@ Theory of operation
 The actor is resolved and checked once (``release_officer`` of this node, deny by default).  Then
 each request, in order, is checked, decided by :func:`gsomia.policy.release` at the batch's
 instant (``clock.now()`` read once when the batch is taken, Art. 21: the agreements in force
-then; requests alike in label, recipients, topic and purpose share one decision), and, if every
+then, ADR 0024; requests alike in label, recipients, topic and purpose share one decision), and, if every
 recipient is allowed, sealed once per first hop with its hub approvals
 (:func:`gsomia.node.relay.prepare_release`): nothing is written yet, and sealing, the costly
 part, runs outside the store's lock.  The sealed items are signed together, one Ed25519
