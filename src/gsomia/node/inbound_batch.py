@@ -11,12 +11,12 @@ Theory of operation
 verified, decrypted) and decided by :func:`gsomia.policy.accept`, and its alternative label
 built (Art. 4); each receipt token is verified against the trust store.  These are pure or
 read-only and are the costly part.  A run of items is decided, marked and stored at ONE instant,
-read when the run starts, as a batch release is decided at one (:mod:`gsomia.node.release_batch`,
-ADR 0024):
-items sent by their originator with one label set and topic share one decision (the release
-rule reads nothing else), and items from one originator at one level share one alternative
-label, whose JSON the store then encodes once.  Relayed and forwarded items, whose decisions
-read the item's own approval or consent, are decided one by one.
+read when the run starts, as a batch release is decided at one (ADR 0024,
+:mod:`gsomia.node.release_batch`): items sent by their originator with one label set and topic
+share one decision (the release rule reads nothing else), and items from one originator at one
+level share one alternative label, whose JSON the store then encodes once.  Relayed and
+forwarded items, whose decisions read the item's own approval or consent, are decided one by
+one.
 
 *Inside one unit of work*, in arrival order, each message's effects are written as the
 one-message path writes them, reading what the unit has written so far: an item id already in
