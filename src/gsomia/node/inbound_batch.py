@@ -26,8 +26,8 @@ rejected; an accepted item gets its ``accept`` record, inbox entry and held copy
 sender's accepted and refused items are answered with ONE signed batch receipt quoting each
 item's audit index and the checkpoint ``(size, root)`` that includes them all, each item's extract
 recorded and the token enqueued to the sender (:func:`gsomia.node.receipts.issue`, ADR 0011; a
-refusal is a negative receipt, which ends the sender's retries); a receipt is matched against the outbox message it settles, recorded
-once, the message acknowledged, and audited.  Rejections (a seal that does not open, a signer
+refusal is a negative receipt, which ends the sender's retries); a receipt is matched against
+the outbox message it settles, recorded once, the message acknowledged, and audited.  Rejections (a seal that does not open, a signer
 who is not the sender, a receipt that does not verify or match) are audited in the same unit.
 
 If the unit fails, nothing of the run was stored; the caller then handles the run one message at

@@ -8,13 +8,14 @@ Theory of operation
 The actor is resolved and checked once (``release_officer`` of this node, deny by default).  Then
 each request, in order, is checked, decided by :func:`gsomia.policy.release` at the batch's
 instant (``clock.now()`` read once when the batch is taken, Art. 21: the agreements in force
-then, ADR 0024; requests alike in label, recipients, topic and purpose share one decision), and, if every
-recipient is allowed, sealed once per first hop with its hub approvals
+then, ADR 0024; requests alike in label, recipients, topic and purpose share one decision), and,
+if every recipient is allowed, sealed once per first hop with its hub approvals
 (:func:`gsomia.node.relay.prepare_release`): nothing is written yet, and sealing, the costly
 part, runs outside the store's lock.  The sealed items are signed together, one Ed25519
 signature over the RFC 9162 root of their to-be-signed bytes, each item carrying its path
 (suite 2, ADR 0019; every item still verifies on its own).  Item ids are time-ordered
-(:mod:`gsomia.ids`, ADR 0020; a batch's share its instant and differ in their random bits).  Last, ONE unit of work writes, for every item in
+(:mod:`gsomia.ids`, ADR 0020; a batch's share its instant and differ in their random bits).
+Last, ONE unit of work writes, for every item in
 request order, exactly what a single release would have written: the held copy, one outbox
 message per first hop and one ``release`` audit record per recipient, or, for a refused item, its
 ``deny`` records only.  That unit may also carry the releases other threads commit at the same

@@ -25,8 +25,8 @@ the sealed bytes of the first hop's seal (first hops in sorted order) as its hel
 opens it with its own keys; no plaintext is ever stored.
 
 :meth:`Node.release_many` releases a batch, each item exactly as above, all at the instant the
-batch is taken, all committed in one unit of work (:mod:`gsomia.node.release_batch`); concurrent releases share
-their commits (:mod:`gsomia.node._group`).
+batch is taken (ADR 0024), all committed in one unit of work (:mod:`gsomia.node.release_batch`);
+concurrent releases share their commits (:mod:`gsomia.node._group`).
 
 Delivery (issue 4 §1: at-least-once, retried with backoff until a signed receipt)
 -------------------------------------------------------------------------------
