@@ -27,8 +27,9 @@ sender's accepted and refused items are answered with ONE signed batch receipt q
 item's audit index and the checkpoint ``(size, root)`` that includes them all, each item's extract
 recorded and the token enqueued to the sender (:func:`gsomia.node.receipts.issue`, ADR 0011; a
 refusal is a negative receipt, which ends the sender's retries); a receipt is matched against
-the outbox message it settles, recorded once, the message acknowledged, and audited.  Rejections (a seal that does not open, a signer
-who is not the sender, a receipt that does not verify or match) are audited in the same unit.
+the outbox message it settles, recorded once, the message acknowledged, and audited.
+Rejections (a seal that does not open, a signer who is not the sender, a receipt that does not
+verify or match) are audited in the same unit.
 
 If the unit fails, nothing of the run was stored; the caller then handles the run one message at
 a time (:mod:`gsomia.node.inbound`), so one message that cannot be handled never holds back the
@@ -269,8 +270,9 @@ def accept_items(
                 entries.setdefault(p.message.sender, []).append(_refuse(ctx, uow, tally, p))
             else:
                 entries.setdefault(p.message.sender, []).append(_accept(ctx, uow, tally, p))
+        issued = ctx.clock.now()
         for sender, run in entries.items():
-            receipts.issue(ctx, uow, sender, run, ctx.clock.now())
+            receipts.issue(ctx, uow, sender, run, issued)
     return resends
 
 

@@ -19,12 +19,12 @@ Sender (:func:`settle`)
   is audited (``reject``, its ``TOKEN_*`` code) and settles nothing.  Then, in one unit of
   work, each entry is matched against the outbox message ``<item id>:<recipient>`` it settles:
   the message must be ours, an item, to the token's signer, with the digest of the sealed bytes
-  we sent, else ``NODE_RECEIPT_MISMATCH`` (audited, nothing settled for that entry).  The store compares the
-  digest kept with the message at enqueue and settles in one statement
+  we sent, else ``NODE_RECEIPT_MISMATCH`` (audited, nothing settled for that entry).  The store
+  compares the digest kept with the message at enqueue and settles in one statement
   (:meth:`~gsomia.ports.UnitOfWork.settle_sent`); a message enqueued without one is read back
-  and its frame's body hashed.  An entry recorded before
-  is a replay (``DUPLICATE_RECEIPT``, audited, nothing changes).  Otherwise its extract is
-  recorded as the item's received receipt and
+  and its frame's body hashed.  An entry recorded before is a replay (``DUPLICATE_RECEIPT``,
+  audited, nothing changes).  Otherwise its extract is recorded as the item's received receipt
+  and
 
   - ``accepted``: the message is acknowledged and a ``receipt`` ``received`` record quotes the
     partner's marking and checkpoint, exactly as for a single receipt (audit checkpoints ride on
@@ -170,18 +170,15 @@ def _settlement(head_recipient: str, e: ReceiptEntry) -> Settlement:
     return Settlement(key, _ITEM, head_recipient, bytes.fromhex(e.digest), reason)
 
 
-def _settled_record(c: _Checked, e: ReceiptEntry) -> AuditRecord:
+def _settled_record(
+    c: _Checked, e: ReceiptEntry, checkpoint: dict[str, str | int | None]
+) -> AuditRecord:
     """The ``receipt`` record of an entry that settles its message (the common case), built
-    before the unit of work: it quotes the partner's marking (or codes) and checkpoint."""
+    before the unit of work: it quotes the partner's marking (or codes) and ``checkpoint``, the
+    detail its batch's entries share (:func:`_prepare`)."""
     assert c.verified is not None
     head = c.verified.head
-    detail: dict[str, str | int | None] = {
-        "digest": e.digest,
-        "log_origin": head.checkpoint.origin,
-        "log_index": e.log_index,
-        "log_size": head.checkpoint.size,
-        "log_root": head.checkpoint.root.hex(),
-    }
+    detail = {**checkpoint, "digest": e.digest, "log_index": e.log_index}
     if e.accepted:
         return record(
             AuditKind.RECEIPT, c.now, head.recipient, e.item_id, "received",
@@ -247,12 +244,18 @@ class _Prepared:
 
 def _prepare(c: _Checked) -> list[_Prepared]:
     assert c.verified is not None
-    recipient = c.verified.head.recipient
+    head = c.verified.head
+    recipient, checkpoint = head.recipient, head.checkpoint
+    shared: dict[str, str | int | None] = {  # the partner's checkpoint, quoted by every entry
+        "log_origin": checkpoint.origin,
+        "log_size": checkpoint.size,
+        "log_root": checkpoint.root.hex(),
+    }
     return [
         _Prepared(
             _settlement(recipient, e),
             ReceiptRecord(e.item_id, recipient, ReceiptDirection.RECEIVED, extract, c.now),
-            _settled_record(c, e),
+            _settled_record(c, e, shared),
         )
         for e, extract in c.verified.entries
     ]

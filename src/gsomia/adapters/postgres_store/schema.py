@@ -10,13 +10,14 @@ Version 1 holds what versions 1 to 3 of the SQLite store hold, version 2 what it
 holds (the list indexes), version 3 what its version 5 holds (``outbox.digest``), version 4 what
 its version 7 holds (``outbox_payloads``; its version 6 changes only SQLite's table layout)
 (:mod:`gsomia.adapters.sqlite_store.schema`): the same tables, columns, keys, checks and
-indexes, so that the statements of the SQLite store run here too (:mod:`.statements`), with PostgreSQL's own types: instants are
-``timestamptz`` (microseconds, like the records), blobs ``bytea``, flags ``boolean``, the JSON of
-label sets and lists ``text`` as written by :mod:`gsomia.adapters.store_codec`.  Every text column
-is ``COLLATE "C"``: ids sort and compare by code point, as in SQLite and in Python, whatever the
-database's locale.  Two sequence numbers (``outbox.seq``, ``agreement_events.seq``) are assigned
-as ``MAX + 1`` under the writer lock, not by a PostgreSQL sequence, so that a rolled-back unit
-of work leaves no gap (as SQLite's ``AUTOINCREMENT`` does, and as the contract tests require).
+indexes, so that the statements of the SQLite store run here too (:mod:`.statements`), with
+PostgreSQL's own types: instants are ``timestamptz`` (microseconds, like the records), blobs
+``bytea``, flags ``boolean``, the JSON of label sets and lists ``text`` as written by
+:mod:`gsomia.adapters.store_codec`.  Every text column is ``COLLATE "C"``: ids sort and compare
+by code point, as in SQLite and in Python, whatever the database's locale.  Two sequence numbers
+(``outbox.seq``, ``agreement_events.seq``) are assigned as ``MAX + 1`` under the writer lock,
+not by a PostgreSQL sequence, so that a rolled-back unit of work leaves no gap (as SQLite's
+``AUTOINCREMENT`` does, and as the contract tests require).
 
 The triggers are SQLite's, and a few more: no row of the record of custody is ever deleted *or
 truncated* (``TRUNCATE`` skips row triggers, so each table also refuses it), inbox, receipt,
